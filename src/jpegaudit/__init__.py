@@ -1,0 +1,17 @@
+"""jpegaudit: audit how an image dataset was compressed, from JPEG headers only."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "audit_file", "read_store", "scan"]
+
+
+def __getattr__(name: str):
+    # The public API lives in jpegaudit.api; importing it lazily keeps `import jpegaudit`
+    # (and so `jpegaudit --help`) free of pandas and pyarrow.
+    if name in ("scan", "read_store", "audit_file"):
+        from jpegaudit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'jpegaudit' has no attribute {name!r}")

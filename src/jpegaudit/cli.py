@@ -1,0 +1,97 @@
+"""Command line: click commands only. Each command parses options, calls one library function
+and formats its result; nothing here that the Python API lacks."""
+
+from __future__ import annotations
+
+import click
+
+from jpegaudit import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jpegaudit")
+def main() -> None:
+    """Audit how an image dataset was compressed, reading JPEG headers only."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
+@click.option("--split", default=None, help="Split name (default: each scanned folder's name).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--batch-size", type=int, default=1000, show_default=True)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+def scan(paths, store, split, jobs, batch_size, progress):
+    """Scan files and folders into a Parquet scan store (only changed files are re-read)."""
+    from jpegaudit.api import ScanError, ScanInterrupted, StoreError
+    from jpegaudit.api import scan as run
+
+    if progress is None:
+        import sys
+
+        progress = sys.stderr.isatty()
+    try:
+        result = run(paths, store, split=split, jobs=jobs, progress=progress, batch_size=batch_size)
+    except ScanInterrupted as stop:
+        r = stop.result
+        click.echo(
+            f"interrupted: {r.scanned} rows stored in {r.store}; rerun to complete", err=True
+        )
+        raise SystemExit(130) from None
+    except (ScanError, StoreError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(
+        f"{result.scanned} scanned ({result.errors} with errors), {result.unchanged} unchanged, "
+        f"{result.removed} removed in {result.elapsed_s:.2f} s -> {result.store}"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def inspect(file, as_json):
+    """Explain one file: markers, tables, factors, quality estimate and why."""
+    from jpegaudit.inspect import describe, inspect_file
+
+    ins = inspect_file(file)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(ins.to_json_dict(), indent=2, default=str))
+    else:
+        click.echo(describe(ins))
+
+
+@main.command()
+@click.option("--out", default="jpegaudit-demo", show_default=True, help="Folder for the dataset.")
+@click.option("--store", default=None, help="Store (default: OUT/store).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo(out, store, seed):
+    """Build a small ImageNet-like dataset with real encoders and scan it."""
+    from pathlib import Path
+
+    from jpegaudit.api import read_store
+    from jpegaudit.api import scan as run
+    from jpegaudit.demo import build_demo_dataset
+
+    root = Path(out)
+    built = build_demo_dataset(root / "data", seed=seed)
+    click.echo(f"built {len(built)} files under {root / 'data'}")
+    store = store or str(root / "store")
+    result = run([root / "data" / "train", root / "data" / "val"], store, progress=False)
+    click.echo(f"scanned {result.scanned} entries in {result.elapsed_s:.2f} s -> {store}")
+    df = read_store(store)
+    summary = df.groupby("split").agg(
+        files=("path", "size"),
+        jpeg=("format", lambda s: int((s == "jpeg").sum())),
+        errors=("error", lambda s: int(s.notna().sum())),
+    )
+    click.echo(summary.to_string())
+    for column in ("format", "color", "subsampling", "quality_luma"):
+        counts = df[column].value_counts(dropna=False).head(8)
+        click.echo(f"\n{column}:\n{counts.to_string()}")
+    click.echo(f"\nnext: jpegaudit report --store {store} --out {root / 'report'}")

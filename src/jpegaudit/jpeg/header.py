@@ -1,0 +1,104 @@
+"""What a JPEG header says, as frozen dataclasses. Filled by `jpeg.parser`; no behaviour here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Component:
+    id: int
+    h: int  # horizontal sampling factor, 1..4
+    v: int  # vertical sampling factor, 1..4
+    tq: int  # quantization table slot, 0..3
+
+
+@dataclass(frozen=True)
+class Frame:
+    sof: int  # marker code, 0xC0..0xCF (or 0xF7 for JPEG-LS)
+    offset: int  # file offset of the SOF marker
+    precision: int
+    height: int
+    width: int
+    components: tuple[Component, ...]
+
+
+@dataclass(frozen=True)
+class QuantTable:
+    slot: int
+    bits: int  # 8 or 16 (DQT Pq 0 or 1)
+    values: tuple[int, ...]  # 64 entries in natural (row-major) order
+
+
+@dataclass(frozen=True)
+class HuffmanTable:
+    table_class: int  # 0 DC, 1 AC
+    slot: int
+    counts: tuple[int, ...]  # 16 code-length counts
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Jfif:
+    version: str
+    density_unit: int
+    x_density: int
+    y_density: int
+
+
+@dataclass(frozen=True)
+class Adobe:
+    version: int
+    transform: int
+
+
+@dataclass(frozen=True)
+class Exif:
+    byte_order: str  # "II" or "MM"
+    orientation: int | None
+    make: str | None
+    model: str | None
+    software: str | None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IccChunk:
+    seq: int
+    count: int
+    size: int  # payload bytes in this chunk
+    colorspace: str | None  # from the profile header, first chunk only
+
+
+@dataclass(frozen=True)
+class AppSegment:
+    marker: int  # 0xE0..0xEF
+    offset: int
+    length: int  # segment length field (includes its own 2 bytes)
+    ident: str  # leading identifier string ("JFIF", "Exif", "ICC_PROFILE", ...) or ""
+
+
+@dataclass(frozen=True)
+class JpegHeader:
+    """Everything before the first SOS (plus the SOS itself). `error` is set when parsing had to
+    stop early; the fields then hold what was read up to that point."""
+
+    frame: Frame | None = None
+    qtables: dict[int, QuantTable] = field(default_factory=dict)  # state at the first SOS
+    dqt_definitions: tuple[QuantTable, ...] = ()  # every DQT table, in file order
+    huffman_tables: tuple[HuffmanTable, ...] = ()
+    restart_interval: int = 0
+    jfif: Jfif | None = None
+    adobe: Adobe | None = None
+    exif: Exif | None = None
+    xmp: bool = False
+    icc_chunks: tuple[IccChunk, ...] = ()
+    mpf: bool = False
+    photoshop: bool = False
+    comment: str | None = None
+    app_segments: tuple[AppSegment, ...] = ()
+    sos_offset: int | None = None
+    sos_components: tuple[int, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    truncated: bool = False  # the data ended inside the header

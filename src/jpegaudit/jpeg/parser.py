@@ -1,0 +1,384 @@
+"""The header walker: bytes in, `JpegHeader` out, no I/O.
+
+It reads markers from SOI to the first SOS, following libjpeg's rules (jdmarker.c) so that what it
+accepts, warns about and refuses matches the decoder people train with. It never trusts a length:
+every slice is bounds-checked. When a segment it must read runs past the bytes it was given, and
+the caller said the file is longer, it raises `NeedMoreData` so that the caller can read further
+(up to a cap of its choosing) and call again; segments whose content does not matter are skipped
+by their length without being read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jpegaudit.jpeg import markers as m
+from jpegaudit.jpeg.exif import parse_exif
+from jpegaudit.jpeg.header import (
+    Adobe,
+    AppSegment,
+    Component,
+    Exif,
+    Frame,
+    HuffmanTable,
+    IccChunk,
+    Jfif,
+    JpegHeader,
+    QuantTable,
+)
+
+COMMENT_MAX_CHARS = 200
+# Bytes of an APPn segment we read to name it and parse the small ones (JFIF, Adobe, ICC header).
+APP_PEEK_BYTES = 160
+
+
+class NeedMoreData(Exception):
+    """The parser needs the file's first `upto` bytes (it was given fewer, and the file is longer)."""
+
+    def __init__(self, upto: int) -> None:
+        super().__init__(upto)
+        self.upto = upto
+
+
+class _Stop(Exception):
+    """Parsing cannot go on; `message` becomes the header's error."""
+
+    def __init__(self, message: str, truncated: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.truncated = truncated
+
+
+@dataclass
+class _State:
+    """Mutable accumulator, frozen into a JpegHeader at the end."""
+
+    frame: Frame | None = None
+    qtables: dict[int, QuantTable] = field(default_factory=dict)
+    dqt_definitions: list[QuantTable] = field(default_factory=list)
+    huffman_tables: list[HuffmanTable] = field(default_factory=list)
+    restart_interval: int = 0
+    jfif: Jfif | None = None
+    adobe: Adobe | None = None
+    exif: Exif | None = None
+    xmp: bool = False
+    icc_chunks: list[IccChunk] = field(default_factory=list)
+    mpf: bool = False
+    photoshop: bool = False
+    comment: str | None = None
+    app_segments: list[AppSegment] = field(default_factory=list)
+    sos_offset: int | None = None
+    sos_components: tuple[int, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+    def freeze(self, error: str | None = None, truncated: bool = False) -> JpegHeader:
+        return JpegHeader(
+            frame=self.frame,
+            qtables=dict(self.qtables),
+            dqt_definitions=tuple(self.dqt_definitions),
+            huffman_tables=tuple(self.huffman_tables),
+            restart_interval=self.restart_interval,
+            jfif=self.jfif,
+            adobe=self.adobe,
+            exif=self.exif,
+            xmp=self.xmp,
+            icc_chunks=tuple(self.icc_chunks),
+            mpf=self.mpf,
+            photoshop=self.photoshop,
+            comment=self.comment,
+            app_segments=tuple(self.app_segments),
+            sos_offset=self.sos_offset,
+            sos_components=self.sos_components,
+            error=error,
+            warnings=tuple(self.warnings),
+            truncated=truncated,
+        )
+
+
+class _Walker:
+    def __init__(self, data: bytes, file_size: int | None) -> None:
+        self.data = data
+        self.complete = file_size is None or file_size <= len(data)
+        self.state = _State()
+
+    def need(self, upto: int, what: str) -> None:
+        if upto <= len(self.data):
+            return
+        if not self.complete:
+            raise NeedMoreData(upto)
+        raise _Stop(f"{what}: runs past end of file at byte {len(self.data)}", truncated=True)
+
+    def u16(self, pos: int) -> int:
+        return (self.data[pos] << 8) | self.data[pos + 1]
+
+    def next_marker(self, pos: int) -> tuple[int, int]:
+        """Return (marker code, offset of its 0xFF). Like libjpeg's next_marker, bytes that are not
+        a marker (including FF00 pairs) are skipped with a warning; runs of FF are fill bytes."""
+        data = self.data
+        start = pos
+        while True:
+            self.need(pos + 1, "marker")
+            if data[pos] != 0xFF:
+                # Skip to the next FF in what we have, asking for more if there is none.
+                found = data.find(b"\xff", pos)
+                if found < 0:
+                    pos = len(data)
+                    self.need(pos + 1, "marker")
+                pos = found
+                continue
+            ff_at = pos
+            pos += 1
+            self.need(pos + 1, "marker")
+            while data[pos] == 0xFF:  # fill bytes
+                pos += 1
+                self.need(pos + 1, "marker")
+            code = data[pos]
+            if code == 0:
+                pos += 1  # FF00 is stuffing, not a marker: libjpeg counts it as extraneous
+                continue
+            discarded = ff_at - start
+            if discarded:
+                self.state.warnings.append(
+                    f"{discarded} extraneous bytes before marker 0x{code:02x}"
+                )
+            return code, pos - 1
+
+    def segment(self, pos: int, name: str) -> tuple[int, int]:
+        """Given the offset just after a marker code, return (payload start, segment end)."""
+        self.need(pos + 2, name)
+        length = self.u16(pos)
+        if length < 2:
+            raise _Stop(f"{name}: length {length} is shorter than its own length field")
+        return pos + 2, pos + length
+
+    def run(self) -> JpegHeader:
+        data = self.data
+        try:
+            self.need(2, "SOI")
+            if data[0] != 0xFF or data[1] != m.SOI:
+                raise _Stop(f"not a JPEG: starts with 0x{data[0]:02x} 0x{data[1]:02x}")
+            pos = 2
+            while True:
+                code, at = self.next_marker(pos)
+                pos = self.dispatch(code, at, at + 2)
+                if pos < 0:
+                    return self.state.freeze()
+        except _Stop as stop:
+            return self.state.freeze(stop.message, stop.truncated)
+
+    def dispatch(self, code: int, at: int, pos: int) -> int:
+        """Handle one marker whose code ends just before `pos`. Return where the next marker may
+        start, or -1 once the first SOS has been read."""
+        st = self.state
+        if code in m.SOF_MARKERS or code == m.SOF55:
+            return self.read_sof(code, at, pos)
+        if code == m.DQT:
+            return self.read_dqt(pos)
+        if code == m.DHT:
+            return self.read_dht(pos)
+        if code in m.APP_MARKERS:
+            return self.read_app(code, at, pos)
+        if code == m.SOS:
+            self.read_sos(at, pos)
+            return -1
+        if code == m.DRI:
+            start, end = self.segment(pos, "DRI")
+            if end - start != 2:
+                raise _Stop(f"DRI: length {end - pos} is not 4")
+            self.need(end, "DRI")
+            st.restart_interval = self.u16(start)
+            return end
+        if code == m.COM:
+            start, end = self.segment(pos, "COM")
+            self.need(min(end, start + COMMENT_MAX_CHARS), "COM")
+            if st.comment is None:
+                raw = self.data[start : min(end, start + COMMENT_MAX_CHARS)]
+                st.comment = raw.decode("latin-1").rstrip("\x00")
+            return end
+        if code in (m.DAC, m.DNL, m.DHP, m.EXP):
+            # Arithmetic conditioning, DNL and hierarchical headers: nothing we report reads them.
+            return self.segment(pos, m.marker_name(code))[1]
+        if code in m.RST_MARKERS or code == m.TEM:
+            st.warnings.append(f"{m.marker_name(code)} marker outside entropy-coded data")
+            return pos
+        if code == m.SOI:
+            raise _Stop("duplicate SOI marker")
+        if code == m.EOI:
+            raise _Stop("EOI before any SOS: the file holds no image")
+        raise _Stop(f"unknown marker 0x{code:02x} at byte {at}")
+
+    def read_sof(self, code: int, at: int, pos: int) -> int:
+        name = m.marker_name(code)
+        start, end = self.segment(pos, name)
+        self.need(end, name)
+        if self.state.frame is not None:
+            raise _Stop(f"{name}: a second frame header (duplicate SOF)")
+        data = self.data
+        if end - start < 6:
+            raise _Stop(f"{name}: length {end - pos} too short for a frame header")
+        precision = data[start]
+        height = self.u16(start + 1)
+        width = self.u16(start + 3)
+        count = data[start + 5]
+        if end - start != 6 + 3 * count:
+            raise _Stop(f"{name}: length {end - pos} does not fit {count} components")
+        comps = tuple(
+            Component(
+                id=data[i],
+                h=data[i + 1] >> 4,
+                v=data[i + 1] & 0x0F,
+                tq=data[i + 2],
+            )
+            for i in range(start + 6, end, 3)
+        )
+        self.state.frame = Frame(
+            sof=code,
+            offset=at,
+            precision=precision,
+            height=height,
+            width=width,
+            components=comps,
+        )
+        if code == m.SOF55:
+            raise _Stop("JPEG-LS (SOF55) is not an ITU-T T.81 JPEG; libjpeg cannot read it")
+        if width == 0 or height == 0 or count == 0:
+            raise _Stop(f"{name}: empty image ({width}x{height}, {count} components)")
+        for c in comps:
+            if not (1 <= c.h <= 4 and 1 <= c.v <= 4):
+                raise _Stop(f"{name}: bogus sampling factors {c.h}x{c.v} for component {c.id}")
+            if c.tq > 3:
+                raise _Stop(f"{name}: component {c.id} uses table {c.tq} (only 0..3 exist)")
+        return end
+
+    def read_dqt(self, pos: int) -> int:
+        start, end = self.segment(pos, "DQT")
+        self.need(end, "DQT")
+        data = self.data
+        i = start
+        while i < end:
+            precision = data[i] >> 4
+            slot = data[i] & 0x0F
+            if slot > 3:
+                raise _Stop(f"DQT: table index {slot} (only 0..3 exist)")
+            width = 2 if precision else 1
+            i += 1
+            count = min(64, (end - i) // width)
+            if count < 64:
+                # libjpeg accepts a short last table and fills the rest with 1 (jdmarker get_dqt)
+                self.state.warnings.append(f"DQT: table {slot} has only {count} of 64 entries")
+            values = [1] * 64
+            for k in range(count):
+                if width == 1:
+                    v = data[i + k]
+                else:
+                    v = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
+                values[m.ZIGZAG[k]] = v
+            i += count * width
+            if 0 in values:
+                self.state.warnings.append(f"DQT: table {slot} has a zero entry")
+            table = QuantTable(slot=slot, bits=16 if precision else 8, values=tuple(values))
+            self.state.qtables[slot] = table
+            self.state.dqt_definitions.append(table)
+            if count < 64:
+                break
+        if i != end:
+            raise _Stop(f"DQT: {end - i} bytes left over after the tables")
+        return end
+
+    def read_dht(self, pos: int) -> int:
+        start, end = self.segment(pos, "DHT")
+        self.need(end, "DHT")
+        data = self.data
+        i = start
+        while i < end:
+            if i + 17 > end:
+                raise _Stop("DHT: segment ends inside a table's code counts")
+            counts = tuple(data[i + 1 : i + 17])
+            total = sum(counts)
+            if total > 256 or i + 17 + total > end:
+                raise _Stop(f"DHT: bogus table (counts sum to {total})")
+            self.state.huffman_tables.append(
+                HuffmanTable(
+                    table_class=data[i] >> 4,
+                    slot=data[i] & 0x0F,
+                    counts=counts,
+                    values=tuple(data[i + 17 : i + 17 + total]),
+                )
+            )
+            i += 17 + total
+        return end
+
+    def read_app(self, code: int, at: int, pos: int) -> int:
+        name = m.marker_name(code)
+        start, end = self.segment(pos, name)
+        peek_end = min(end, start + APP_PEEK_BYTES)
+        self.need(peek_end, name)
+        peek = self.data[start:peek_end]
+        ident = _identifier(peek)
+        st = self.state
+        st.app_segments.append(AppSegment(marker=code, offset=at, length=end - pos, ident=ident))
+        if code == 0xE0 and peek.startswith(b"JFIF\x00") and len(peek) >= 14:
+            if st.jfif is None:
+                st.jfif = Jfif(
+                    version=f"{peek[5]}.{peek[6]:02d}",
+                    density_unit=peek[7],
+                    x_density=(peek[8] << 8) | peek[9],
+                    y_density=(peek[10] << 8) | peek[11],
+                )
+        elif code == 0xE1 and peek.startswith(b"Exif\x00"):
+            if st.exif is None:
+                self.need(end, name)
+                st.exif = parse_exif(self.data[start + 6 : end])
+        elif code == 0xE1 and peek.startswith(b"http://ns.adobe.com/x"):
+            st.xmp = True
+        elif code == 0xE2 and peek.startswith(b"ICC_PROFILE\x00") and len(peek) >= 14:
+            header = peek[14:]
+            colorspace = None
+            if peek[12] == 1 and len(header) >= 20:
+                colorspace = header[16:20].decode("latin-1").strip() or None
+            st.icc_chunks.append(
+                IccChunk(seq=peek[12], count=peek[13], size=end - start - 14, colorspace=colorspace)
+            )
+        elif code == 0xE2 and peek.startswith(b"MPF\x00"):
+            st.mpf = True
+        elif code == 0xED and peek.startswith(b"Photoshop 3.0\x00"):
+            st.photoshop = True
+        elif code == 0xEE and peek.startswith(b"Adobe") and len(peek) >= 12:
+            # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
+            if st.adobe is None:
+                st.adobe = Adobe(version=(peek[5] << 8) | peek[6], transform=peek[11])
+        return end
+
+    def read_sos(self, at: int, pos: int) -> None:
+        start, end = self.segment(pos, "SOS")
+        self.need(end, "SOS")
+        st = self.state
+        st.sos_offset = at
+        if st.frame is None:
+            raise _Stop("SOS before any SOF frame header")
+        if end - start < 1:
+            raise _Stop("SOS: empty segment")
+        count = self.data[start]
+        if end - start != 4 + 2 * count or count == 0:
+            raise _Stop(f"SOS: length {end - pos} does not fit {count} components")
+        st.sos_components = tuple(self.data[start + 1 + 2 * k] for k in range(count))
+
+
+def _identifier(peek: bytes) -> str:
+    """The printable ASCII run an APPn segment starts with ("JFIF", "Exif", "ICC_PROFILE")."""
+    n = 0
+    limit = min(len(peek), 40)
+    while n < limit and 0x20 <= peek[n] < 0x7F:
+        n += 1
+    return peek[:n].decode("ascii")
+
+
+def parse_jpeg(data: bytes, file_size: int | None = None) -> JpegHeader:
+    """Parse the header of a JPEG whose first bytes are `data`.
+
+    `file_size` is the whole file's size; when it is larger than `len(data)` and the header needs
+    bytes beyond `data`, `NeedMoreData` is raised with how many leading bytes are needed. When
+    `file_size` is None, `data` is taken to be the whole file. Problems in the file never raise:
+    they set `error` (parsing stopped) or `warnings` (parsing went on) on the result.
+    """
+    return _Walker(bytes(data), file_size).run()

@@ -1,0 +1,1 @@
+"""Walking, batching and the Parquet store."""

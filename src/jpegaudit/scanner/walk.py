@@ -1,0 +1,79 @@
+"""Turn the paths a user gives into entries to audit. Directories are walked (each real directory
+once, so symlink loops end); everything else, including FIFOs, sockets, devices and broken
+symlinks, is an entry that gets a row. Nothing is opened here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    fs_path: str  # what to open (may carry surrogate escapes from undecodable names)
+    path: str  # what the store shows: valid UTF-8, undecodable bytes as \\xNN
+    error: str | None = None  # set for a directory that could not be listed
+
+
+def display_path(fs_path: str) -> str:
+    try:
+        fs_path.encode("utf-8")
+        return fs_path
+    except UnicodeEncodeError:
+        raw = os.fsencode(fs_path)
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def normalize_root(root: str) -> str:
+    stripped = root.rstrip("/")
+    return stripped or "/"
+
+
+def walk(root: str) -> Iterator[Entry]:
+    """Entries under `root` in a stable order (names sorted within each directory)."""
+    root = normalize_root(os.fspath(root))
+    try:
+        is_dir = os.path.isdir(root)
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        yield Entry(root, display_path(root))
+        return
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                continue  # a symlink back to a directory already walked
+            visited.add(key)
+            with os.scandir(directory) as it:
+                children = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Entry(
+                directory, display_path(directory), f"cannot list directory: {exc.strerror}"
+            )
+            continue
+        subdirs = []
+        for child in children:
+            try:
+                child_is_dir = child.is_dir(follow_symlinks=True)
+            except OSError:
+                child_is_dir = False
+            if child_is_dir:
+                subdirs.append(child.path)
+            else:
+                yield Entry(child.path, display_path(child.path))
+        stack.extend(reversed(subdirs))
+
+
+def default_split(root: str) -> str:
+    """`scan imagenet/train` gives split `train`; a file argument gives its folder's name."""
+    root = normalize_root(root)
+    if not os.path.isdir(root):
+        root = os.path.dirname(root) or "."
+    name = os.path.basename(os.path.abspath(root))
+    return name or "root"

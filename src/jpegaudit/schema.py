@@ -1,0 +1,86 @@
+"""The scan store's columns: names and Arrow types, in order. docs/store-schema.md documents
+each one; tests check that the two agree. Pure (no pyarrow import), so that rows can be built
+without the store."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    # identity and provenance
+    ("path", "string"),
+    ("split", "string"),
+    ("root", "string"),
+    ("entry_type", "string"),
+    ("bytes", "int64"),
+    ("mtime_ns", "int64"),
+    ("read_bytes", "int64"),
+    ("scanned_at", "timestamp"),
+    ("scanner_version", "string"),
+    # format and errors
+    ("format", "string"),
+    ("ext", "string"),
+    ("ext_mismatch", "bool"),
+    ("error", "string"),
+    ("warnings", "string"),
+    # frame
+    ("width", "int32"),
+    ("height", "int32"),
+    ("components", "int16"),
+    ("component_ids", "string"),
+    ("color", "string"),
+    ("sampling_factors", "string"),
+    ("subsampling", "string"),
+    ("chroma_factors_differ", "bool"),
+    ("process", "string"),
+    ("sof", "int16"),
+    ("progressive", "bool"),
+    ("arithmetic", "bool"),
+    ("precision", "int16"),
+    ("restart_interval", "int32"),
+    ("header_bytes", "int64"),
+    # quantization and quality
+    ("qtable_ids", "string"),
+    ("qtables", "string"),
+    ("qtable_bits", "int16"),
+    ("qtables_hash", "string"),
+    ("quality_luma", "int16"),
+    ("quality_chroma", "int16"),
+    ("quality_chroma_range", "string"),
+    ("quality_exact", "bool"),
+    ("quality_fit_error", "float64"),
+    ("quality_closeness", "float64"),
+    ("encoder", "string"),
+    # huffman
+    ("huffman_tables", "int16"),
+    ("huffman_standard", "bool"),
+    # markers and metadata
+    ("app_markers", "string"),
+    ("jfif", "bool"),
+    ("jfif_version", "string"),
+    ("density_unit", "int16"),
+    ("x_density", "int32"),
+    ("y_density", "int32"),
+    ("adobe_transform", "int16"),
+    ("exif", "bool"),
+    ("orientation", "int16"),
+    ("exif_make", "string"),
+    ("exif_model", "string"),
+    ("exif_software", "string"),
+    ("xmp", "bool"),
+    ("icc", "bool"),
+    ("icc_bytes", "int64"),
+    ("icc_colorspace", "string"),
+    ("mpf", "bool"),
+    ("photoshop", "bool"),
+    ("comment", "string"),
+    # integrity
+    ("truncated", "bool"),
+    ("trailing_bytes", "int64"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in COLUMNS)
+
+
+def empty_row() -> dict:
+    return dict.fromkeys(COLUMN_NAMES)

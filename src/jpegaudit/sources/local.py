@@ -1,0 +1,73 @@
+"""Local files: stat first (special files are never opened), then exact positional reads."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, audit_bytes, new_row
+
+_SPECIAL_TYPES = (
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "char-device"),
+    (stat.S_ISBLK, "block-device"),
+    (stat.S_ISDIR, "directory"),
+)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def stat_entry(fs_path: str) -> tuple[os.stat_result | None, str, str | None]:
+    """(stat, entry_type, error) without opening anything."""
+    try:
+        st = os.stat(fs_path)
+    except FileNotFoundError:
+        if os.path.islink(fs_path):
+            return None, "broken-symlink", "broken symlink: target does not exist"
+        return None, "missing", "vanished before it was read"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "broken-symlink", "symlink loop"
+        return None, "unreadable", f"cannot stat: {exc.strerror}"
+    for is_type, name in _SPECIAL_TYPES:
+        if is_type(st.st_mode):
+            return st, name, f"{name}: not a regular file"
+    return st, "file", None
+
+
+def audit_local_file(
+    fs_path: str,
+    path: str,
+    split: str,
+    root: str,
+    scanned_at,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> dict:
+    """The store row for one local path. Never raises for anything the file system does."""
+    row = new_row(path, split, root, scanned_at)
+    st, entry_type, error = stat_entry(fs_path)
+    row["entry_type"] = entry_type
+    row["error"] = error
+    if st is not None:
+        row["bytes"] = st.st_size
+        row["mtime_ns"] = st.st_mtime_ns
+    if error is not None:
+        return row
+    assert st is not None
+    try:
+        fd = os.open(fs_path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            row["entry_type"], row["error"] = "missing", "vanished before it was read"
+        else:
+            row["entry_type"], row["error"] = "unreadable", f"cannot open: {exc.strerror}"
+        return row
+    try:
+        return audit_bytes(lambda offset, n: os.pread(fd, n, offset), st.st_size, row, limits)
+    except OSError as exc:
+        row["entry_type"] = "unreadable"
+        row["error"] = f"read error: {exc.strerror}"
+        return row
+    finally:
+        os.close(fd)

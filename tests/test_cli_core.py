@@ -1,0 +1,79 @@
+"""The scan, inspect and demo commands through click's CliRunner, and the schema document."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+from PIL import Image
+
+from jpegaudit.api import read_store
+from jpegaudit.cli import main
+from jpegaudit.schema import COLUMNS
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def write_jpeg(path: Path, quality: int = 80) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), 30).save(out, "JPEG", quality=quality)
+    path.write_bytes(out.getvalue())
+
+
+def test_scan_command_writes_store_and_summarises(tmp_path):
+    (tmp_path / "val").mkdir()
+    write_jpeg(tmp_path / "val" / "a.jpg")
+    store = tmp_path / "store"
+    result = CliRunner().invoke(
+        main, ["scan", str(tmp_path / "val"), "--store", str(store), "-j", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(r"1 scanned \(0 with errors\), 0 unchanged, 0 removed", result.output)
+    assert read_store(store)["split"].tolist() == ["val"]
+
+
+def test_scan_command_refuses_overlapping_paths_with_usage_error(tmp_path):
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    args = ["scan", str(tmp_path / "d"), str(tmp_path / "d" / "e"), "--store", str(tmp_path / "s")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "overlap" in result.output
+
+
+def test_inspect_explains_tables_and_quality(tmp_path):
+    write_jpeg(tmp_path / "q.jpg", quality=37)
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path / "q.jpg")])
+    assert result.exit_code == 0, result.output
+    assert "exact IJG luma table at q 37" in result.output
+    assert "quality: luma 37, chroma 37" in result.output
+    assert "subsampling: 4:2:0" in result.output
+
+
+def test_inspect_json_is_parseable_and_carries_the_row(tmp_path):
+    write_jpeg(tmp_path / "q.jpg", quality=61)
+    result = CliRunner().invoke(main, ["inspect", "--json", str(tmp_path / "q.jpg")])
+    doc = json.loads(result.output)
+    assert doc["row"]["quality_luma"] == 61
+    assert [t["slot"] for t in doc["tables"]] == [0, 1]
+
+
+def test_inspect_of_a_missing_file_reports_it(tmp_path):
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.jpg")])
+    assert result.exit_code == 0
+    assert "vanished before it was read" in result.output
+
+
+def test_schema_document_lists_every_column_with_its_type():
+    text = (DOCS / "store-schema.md").read_text()
+    documented = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 3 and cells[1].startswith("`"):
+            for name in re.findall(r"`([a-z_0-9]+)`", cells[1]):
+                documented[name] = cells[2]
+    for name, kind in COLUMNS:
+        assert name in documented, f"{name} is not documented"
+        expected = "timestamp[us, UTC]" if kind == "timestamp" else kind
+        assert documented[name] == expected, name
