@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jpegaudit import __version__
 from jpegaudit.jpeg import NeedMoreData, parse_jpeg
 from jpegaudit.jpeg import describe as d
-from jpegaudit.jpeg.header import JpegHeader
+from jpegaudit.jpeg.header import HuffmanTable, JpegHeader, QuantTable
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN
 from jpegaudit.quality import estimate_quality, fingerprint, format_tables
 from jpegaudit.schema import empty_row
@@ -51,6 +52,15 @@ def audit_bytes(
         row["error"] = "empty file" if fmt == "empty" else f"not a JPEG: {fmt}"
         return row
 
+    cached = _cached_columns(head)
+    if cached is not None:
+        header_columns, sos_offset = cached
+        row.update(header_columns)
+        tail_read, eoi_end = _find_eoi(read_at, size, head, sos_offset, limits)
+        row["truncated"] = eoi_end is None
+        row["trailing_bytes"] = None if eoi_end is None else size - eoi_end
+        row["read_bytes"] = read_bytes + tail_read
+        return row
     while True:
         try:
             header = parse_jpeg(head, size)
@@ -71,7 +81,9 @@ def audit_bytes(
         row["error"] = f"header larger than the {limits.max_header_bytes}-byte read cap"
         return row
 
+    before = dict(row)
     _fill_header_columns(row, header)
+    _remember_columns(head, header, before, row)
     if header.truncated:
         row["truncated"] = True
     elif header.sos_offset is not None and header.error is None:
@@ -83,6 +95,55 @@ def audit_bytes(
         row["truncated"] = False
     row["read_bytes"] = read_bytes
     return row
+
+
+# Files from one encoder at one setting and size have byte-identical headers; ImageNet-like
+# datasets repeat a few thousand headers over millions of files. Keyed on the exact bytes from
+# SOI to the end of the SOS segment, so a hit is the same parse by construction.
+_HEADER_CACHE: dict[bytes, tuple[dict, int]] = {}
+_HEADER_CACHE_MAX = 4096
+_HEADER_CACHE_MAX_BYTES = 4096  # headers longer than this (EXIF, ICC) are rarely repeated
+
+
+def _header_end(head: bytes) -> int:
+    """End offset of the first SOS segment, by hopping segment lengths; 0 if anything is unusual
+    (junk between markers, fill bytes, a segment past `head`): the full parser handles those."""
+    pos = 2
+    limit = min(len(head), _HEADER_CACHE_MAX_BYTES)
+    while pos + 4 <= limit:
+        if head[pos] != 0xFF:
+            return 0
+        code = head[pos + 1]
+        end = pos + 2 + ((head[pos + 2] << 8) | head[pos + 3])
+        if code == 0xDA:
+            return end if end <= limit else 0
+        if code < 0xC0 or code in (0xD8, 0xD9) or end > limit:
+            return 0
+        pos = end
+    return 0
+
+
+def _cached_columns(head: bytes) -> tuple[dict, int] | None:
+    end = _header_end(head)
+    return _HEADER_CACHE.get(head[:end]) if end else None
+
+
+def _remember_columns(head: bytes, header: JpegHeader, before: dict, row: dict) -> None:
+    if header.error is not None or header.truncated or header.sos_offset is None:
+        return
+    end = _header_end(head)
+    if not end or len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        return
+    columns = {k: v for k, v in row.items() if before.get(k, _MISSING) is not v}
+    _HEADER_CACHE[head[:end]] = (columns, header.sos_offset)
+
+
+_MISSING = object()
+
+
+@lru_cache(maxsize=1024)
+def _is_standard(table: HuffmanTable) -> bool:
+    return bytes(table.counts) + bytes(table.values) in STANDARD_HUFFMAN
 
 
 def _find_eoi(
@@ -117,9 +178,7 @@ def _fill_header_columns(row: dict, h: JpegHeader) -> None:
     row["header_bytes"] = h.sos_offset
     row["huffman_tables"] = len(h.huffman_tables)
     if h.huffman_tables:
-        row["huffman_standard"] = all(
-            bytes(t.counts) + bytes(t.values) in STANDARD_HUFFMAN for t in h.huffman_tables
-        )
+        row["huffman_standard"] = all(_is_standard(t) for t in h.huffman_tables)
     row["app_markers"] = ",".join(
         f"APP{s.marker - 0xE0}:{s.ident}" if s.ident else f"APP{s.marker - 0xE0}"
         for s in h.app_segments
@@ -176,24 +235,32 @@ def _fill_quality_columns(row: dict, h: JpegHeader) -> None:
     for c in frame.components:
         if c.tq not in slots:
             slots.append(c.tq)
-    if any(s not in h.qtables for s in slots):
-        missing = [s for s in slots if s not in h.qtables]
+    missing = [s for s in slots if s not in h.qtables]
+    if missing:
         if row["error"] is None:
             row["error"] = f"quantization table {missing[0]} used but never defined"
         return
-    tables = [h.qtables[s] for s in slots]
+    row.update(_quality_columns(tuple(h.qtables[s] for s in slots)))
+    row["encoder"] = _encoder_family(row, h, exact=row["quality_exact"])
+
+
+@lru_cache(maxsize=4096)
+def _quality_columns(tables: tuple[QuantTable, ...]) -> dict:
+    """Quality columns for the distinct tables a frame uses, in component order (memoised:
+    a dataset has few distinct table sets)."""
     estimate = estimate_quality(tables[0].values, [t.values for t in tables[1:]])
     text = format_tables([t.values for t in tables])
-    row["qtables"] = text
-    row["qtables_hash"] = fingerprint(text)
-    row["qtable_bits"] = max(t.bits for t in tables)
-    row["quality_luma"] = estimate.quality_luma
-    row["quality_chroma"] = estimate.quality_chroma
-    row["quality_chroma_range"] = estimate.quality_chroma_range
-    row["quality_exact"] = estimate.exact
-    row["quality_fit_error"] = estimate.fit_error
-    row["quality_closeness"] = estimate.closeness
-    row["encoder"] = _encoder_family(row, h, exact=estimate.exact)
+    return {
+        "qtables": text,
+        "qtables_hash": fingerprint(text),
+        "qtable_bits": max(t.bits for t in tables),
+        "quality_luma": estimate.quality_luma,
+        "quality_chroma": estimate.quality_chroma,
+        "quality_chroma_range": estimate.quality_chroma_range,
+        "quality_exact": estimate.exact,
+        "quality_fit_error": estimate.fit_error,
+        "quality_closeness": estimate.closeness,
+    }
 
 
 def _encoder_family(row: dict, h: JpegHeader, exact: bool | None) -> str:

@@ -10,7 +10,9 @@ by their length without being read.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jpegaudit.jpeg import markers as m
 from jpegaudit.jpeg.exif import parse_exif
@@ -253,59 +255,22 @@ class _Walker:
     def read_dqt(self, pos: int) -> int:
         start, end = self.segment(pos, "DQT")
         self.need(end, "DQT")
-        data = self.data
-        i = start
-        while i < end:
-            precision = data[i] >> 4
-            slot = data[i] & 0x0F
-            if slot > 3:
-                raise _Stop(f"DQT: table index {slot} (only 0..3 exist)")
-            width = 2 if precision else 1
-            i += 1
-            count = min(64, (end - i) // width)
-            if count < 64:
-                # libjpeg accepts a short last table and fills the rest with 1 (jdmarker get_dqt)
-                self.state.warnings.append(f"DQT: table {slot} has only {count} of 64 entries")
-            values = [1] * 64
-            for k in range(count):
-                if width == 1:
-                    v = data[i + k]
-                else:
-                    v = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
-                values[m.ZIGZAG[k]] = v
-            i += count * width
-            if 0 in values:
-                self.state.warnings.append(f"DQT: table {slot} has a zero entry")
-            table = QuantTable(slot=slot, bits=16 if precision else 8, values=tuple(values))
-            self.state.qtables[slot] = table
-            self.state.dqt_definitions.append(table)
-            if count < 64:
-                break
-        if i != end:
-            raise _Stop(f"DQT: {end - i} bytes left over after the tables")
+        tables, warnings, error = _decode_dqt(self.data[start:end])
+        for table in tables:
+            self.state.qtables[table.slot] = table
+        self.state.dqt_definitions.extend(tables)
+        self.state.warnings.extend(warnings)
+        if error is not None:
+            raise _Stop(error)
         return end
 
     def read_dht(self, pos: int) -> int:
         start, end = self.segment(pos, "DHT")
         self.need(end, "DHT")
-        data = self.data
-        i = start
-        while i < end:
-            if i + 17 > end:
-                raise _Stop("DHT: segment ends inside a table's code counts")
-            counts = tuple(data[i + 1 : i + 17])
-            total = sum(counts)
-            if total > 256 or i + 17 + total > end:
-                raise _Stop(f"DHT: bogus table (counts sum to {total})")
-            self.state.huffman_tables.append(
-                HuffmanTable(
-                    table_class=data[i] >> 4,
-                    slot=data[i] & 0x0F,
-                    counts=counts,
-                    values=tuple(data[i + 17 : i + 17 + total]),
-                )
-            )
-            i += 17 + total
+        tables, error = _decode_dht(self.data[start:end])
+        self.state.huffman_tables.extend(tables)
+        if error is not None:
+            raise _Stop(error)
         return end
 
     def read_app(self, code: int, at: int, pos: int) -> int:
@@ -362,6 +327,72 @@ class _Walker:
         if end - start != 4 + 2 * count or count == 0:
             raise _Stop(f"SOS: length {end - pos} does not fit {count} components")
         st.sos_components = tuple(self.data[start + 1 + 2 * k] for k in range(count))
+
+
+# Datasets repeat the same few DQT and DHT segments millions of times: decode each payload once.
+@lru_cache(maxsize=1024)
+def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...], str | None]:
+    """(tables, warnings, error) of one DQT segment's payload, following libjpeg's get_dqt."""
+    tables: list[QuantTable] = []
+    warnings: list[str] = []
+    i, end = 0, len(payload)
+    while i < end:
+        precision = payload[i] >> 4
+        slot = payload[i] & 0x0F
+        if slot > 3:
+            return tuple(tables), tuple(warnings), f"DQT: table index {slot} (only 0..3 exist)"
+        width = 2 if precision else 1
+        i += 1
+        count = min(64, (end - i) // width)
+        if count < 64:
+            # libjpeg accepts a short last table and fills the rest with 1 (jdmarker get_dqt)
+            warnings.append(f"DQT: table {slot} has only {count} of 64 entries")
+            zigzag = list(_read_entries(payload, i, count, width)) + [1] * (64 - count)
+        else:
+            zigzag = list(_read_entries(payload, i, 64, width))
+        i += count * width
+        values = tuple(zigzag[k] for k in _NATURAL_TO_ZIGZAG)
+        if 0 in values:
+            warnings.append(f"DQT: table {slot} has a zero entry")
+        tables.append(QuantTable(slot=slot, bits=16 if precision else 8, values=values))
+        if count < 64:
+            break
+    if i != end:
+        return tuple(tables), tuple(warnings), f"DQT: {end - i} bytes left over after the tables"
+    return tuple(tables), tuple(warnings), None
+
+
+def _read_entries(payload: bytes, at: int, count: int, width: int):
+    if width == 1:
+        return payload[at : at + count]
+    return struct.unpack_from(f">{count}H", payload, at)
+
+
+# _NATURAL_TO_ZIGZAG[n] is the zig-zag position of natural index n (inverse of ZIGZAG).
+_NATURAL_TO_ZIGZAG = tuple(sorted(range(64), key=lambda k: m.ZIGZAG[k]))
+
+
+@lru_cache(maxsize=1024)
+def _decode_dht(payload: bytes) -> tuple[tuple[HuffmanTable, ...], str | None]:
+    tables: list[HuffmanTable] = []
+    i, end = 0, len(payload)
+    while i < end:
+        if i + 17 > end:
+            return tuple(tables), "DHT: segment ends inside a table's code counts"
+        counts = payload[i + 1 : i + 17]
+        total = sum(counts)
+        if total > 256 or i + 17 + total > end:
+            return tuple(tables), f"DHT: bogus table (counts sum to {total})"
+        tables.append(
+            HuffmanTable(
+                table_class=payload[i] >> 4,
+                slot=payload[i] & 0x0F,
+                counts=tuple(counts),
+                values=tuple(payload[i + 17 : i + 17 + total]),
+            )
+        )
+        i += 17 + total
+    return tuple(tables), None
 
 
 def _identifier(peek: bytes) -> str:

@@ -120,7 +120,13 @@ def audit_batch(batch: _Batch) -> _BatchDone:
         else:
             try:
                 row = audit_local_file(
-                    entry.fs_path, entry.path, item.split, item.root, scanned_at, batch.limits
+                    entry.fs_path,
+                    entry.path,
+                    item.split,
+                    item.root,
+                    scanned_at,
+                    batch.limits,
+                    known_regular=entry.regular,
                 )
             except Exception as exc:  # a parser bug must cost one row's detail, not the scan
                 row = new_row(entry.path, item.split, item.root, scanned_at)

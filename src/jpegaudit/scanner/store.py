@@ -45,8 +45,9 @@ class StoreError(Exception):
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:
-    columns = {name: [row[name] for row in rows] for name, _ in COLUMNS}
-    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
+    # Column by column with explicit types: several times faster than Table.from_pydict.
+    arrays = [pa.array([row[f.name] for row in rows], type=f.type) for f in ARROW_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
 def write_part_atomically(table: pa.Table, final_path: Path) -> None:

@@ -14,6 +14,7 @@ class Entry:
     fs_path: str  # what to open (may carry surrogate escapes from undecodable names)
     path: str  # what the store shows: valid UTF-8, undecodable bytes as \\xNN
     error: str | None = None  # set for a directory that could not be listed
+    regular: bool = False  # the listing (d_type) says regular file: no stat needed before open
 
 
 def display_path(fs_path: str) -> str:
@@ -66,7 +67,11 @@ def walk(root: str) -> Iterator[Entry]:
             if child_is_dir:
                 subdirs.append(child.path)
             else:
-                yield Entry(child.path, display_path(child.path))
+                try:
+                    regular = child.is_file(follow_symlinks=False)
+                except OSError:
+                    regular = False
+                yield Entry(child.path, display_path(child.path), regular=regular)
         stack.extend(reversed(subdirs))
 
 

@@ -43,18 +43,23 @@ def audit_local_file(
     root: str,
     scanned_at,
     limits: ReadLimits = DEFAULT_LIMITS,
+    known_regular: bool = False,
 ) -> dict:
-    """The store row for one local path. Never raises for anything the file system does."""
+    """The store row for one local path. Never raises for anything the file system does.
+
+    `known_regular`: the directory listing said this is a regular file (not a symlink), so it is
+    opened straight away and checked with fstat, saving a stat per file; anything else is
+    stat'ed first so that FIFOs and devices are never opened."""
     row = new_row(path, split, root, scanned_at)
-    st, entry_type, error = stat_entry(fs_path)
-    row["entry_type"] = entry_type
-    row["error"] = error
-    if st is not None:
-        row["bytes"] = st.st_size
-        row["mtime_ns"] = st.st_mtime_ns
-    if error is not None:
-        return row
-    assert st is not None
+    if not known_regular:
+        st, entry_type, error = stat_entry(fs_path)
+        row["entry_type"] = entry_type
+        row["error"] = error
+        if st is not None:
+            row["bytes"] = st.st_size
+            row["mtime_ns"] = st.st_mtime_ns
+        if error is not None:
+            return row
     try:
         fd = os.open(fs_path, _OPEN_FLAGS)
     except OSError as exc:
@@ -64,6 +69,14 @@ def audit_local_file(
             row["entry_type"], row["error"] = "unreadable", f"cannot open: {exc.strerror}"
         return row
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced between listing and opening
+            kind = next((name for is_type, name in _SPECIAL_TYPES if is_type(st.st_mode)), "other")
+            row["entry_type"], row["error"] = kind, f"{kind}: not a regular file"
+            return row
+        row["entry_type"] = "file"
+        row["bytes"] = st.st_size
+        row["mtime_ns"] = st.st_mtime_ns
         return audit_bytes(lambda offset, n: os.pread(fd, n, offset), st.st_size, row, limits)
     except OSError as exc:
         row["entry_type"] = "unreadable"
