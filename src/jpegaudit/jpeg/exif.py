@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from jpegaudit.jpeg.header import Exif
 
 MAX_IFD_ENTRIES = 512
@@ -19,7 +21,7 @@ def parse_exif(tiff: bytes) -> Exif:
     warnings: list[str] = []
     if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
         return Exif("", None, None, None, None, ("Exif: bad TIFF header",))
-    order = "little" if tiff[:2] == b"II" else "big"
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
 
     def uint(pos: int, size: int) -> int:
         return int.from_bytes(tiff[pos : pos + size], order)
