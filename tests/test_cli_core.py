@@ -77,3 +77,17 @@ def test_schema_document_lists_every_column_with_its_type():
         assert name in documented, f"{name} is not documented"
         expected = "timestamp[us, UTC]" if kind == "timestamp" else kind
         assert documented[name] == expected, name
+
+
+def test_help_imports_no_heavy_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; from jpegaudit.cli import main; "
+        "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'matplotlib', 'umap', 'torch', 'dask') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
