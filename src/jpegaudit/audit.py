@@ -179,10 +179,13 @@ def _fill_header_columns(row: dict, h: JpegHeader) -> None:
     row["huffman_tables"] = len(h.huffman_tables)
     if h.huffman_tables:
         row["huffman_standard"] = all(_is_standard(t) for t in h.huffman_tables)
-    row["app_markers"] = ",".join(
+    app_markers = ",".join(
         f"APP{s.marker - 0xE0}:{s.ident}" if s.ident else f"APP{s.marker - 0xE0}"
         for s in h.app_segments
     )
+    if h.app_segment_count > len(h.app_segments):
+        app_markers += f",... ({h.app_segment_count - len(h.app_segments)} more)"
+    row["app_markers"] = app_markers
     row["jfif"] = h.jfif is not None
     if h.jfif is not None:
         row["jfif_version"] = h.jfif.version
@@ -231,16 +234,21 @@ def _fill_quality_columns(row: dict, h: JpegHeader) -> None:
     row["encoder"] = _encoder_family(row, h, exact=None)
     if frame.sof in (0xC3, 0xC7, 0xCB, 0xCF, 0xF7):
         return  # lossless processes have no quantization
-    slots: list[int] = []
-    for c in frame.components:
-        if c.tq not in slots:
-            slots.append(c.tq)
-    missing = [s for s in slots if s not in h.qtables]
+    missing = sorted({c.tq for c in frame.components if c.tq not in h.qtables})
     if missing:
         if row["error"] is None:
             row["error"] = f"quantization table {missing[0]} used but never defined"
         return
-    row.update(_quality_columns(tuple(h.qtables[s] for s in slots)))
+    # The luma table, then the distinct chroma tables: a component sharing the luma slot adds
+    # nothing, and Cb and Cr with equal tables in two slots are one table. A chroma slot equal
+    # in value to luma still counts (IJG q 100 and q 1 tables are all 1s or all 255s in both).
+    luma_slot = frame.components[0].tq
+    tables: list[QuantTable] = [h.qtables[luma_slot]]
+    for c in frame.components[1:]:
+        table = h.qtables[c.tq]
+        if c.tq != luma_slot and all(t.values != table.values for t in tables[1:]):
+            tables.append(table)
+    row.update(_quality_columns(tuple(tables)))
     row["encoder"] = _encoder_family(row, h, exact=row["quality_exact"])
 
 

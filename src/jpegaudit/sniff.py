@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 # Brands in an ISO-BMFF `ftyp` box that identify AVIF and HEIF images.
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}  # fmt: skip
@@ -31,8 +33,8 @@ def sniff_format(head: bytes) -> str:
     or unknown."""
     if not head:
         return "empty"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
+    if head.startswith(b"\xff\xd8"):
+        return "jpeg"  # libjpeg's own test (first_marker): SOI, whatever follows
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
@@ -65,15 +67,14 @@ def sniff_format(head: bytes) -> str:
 
 
 def _looks_like_text(head: bytes) -> bool:
+    # Only a window of SNIFF_BYTES may have cut a multi-byte character in two; a shorter head
+    # is the whole file and must decode completely.
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        decoded = head.decode("utf-8")
+        decoded = decoder.decode(head, final=len(head) < SNIFF_BYTES)
     except UnicodeDecodeError:
-        # The sniff window may cut a multi-byte character in two.
-        try:
-            decoded = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return all(c.isprintable() or c in "\t\r\n\f" for c in decoded)
+        return False
+    return bool(decoded) and all(c.isprintable() or c in "\t\r\n\f" for c in decoded)
 
 
 def extension_of(path: str) -> str:

@@ -96,7 +96,8 @@ class JpegHeader:
     mpf: bool = False
     photoshop: bool = False
     comment: str | None = None
-    app_segments: tuple[AppSegment, ...] = ()
+    app_segments: tuple[AppSegment, ...] = ()  # the first 64
+    app_segment_count: int = 0  # all of them
     sos_offset: int | None = None
     sos_components: tuple[int, ...] = ()
     error: str | None = None

@@ -30,6 +30,9 @@ from jpegaudit.jpeg.header import (
 )
 
 COMMENT_MAX_CHARS = 200
+MAX_SEGMENTS = 262_144  # markers before SOS; a header is a few dozen, a hostile one millions
+MAX_RECORDED_APP_SEGMENTS = 64
+MAX_DISTINCT_WARNINGS = 20
 # Bytes of an APPn segment we read to name it and parse the small ones (JFIF, Adobe, ICC header).
 APP_PEEK_BYTES = 160
 
@@ -69,9 +72,18 @@ class _State:
     photoshop: bool = False
     comment: str | None = None
     app_segments: list[AppSegment] = field(default_factory=list)
+    app_segment_count: int = 0
     sos_offset: int | None = None
     sos_components: tuple[int, ...] = ()
-    warnings: list[str] = field(default_factory=list)
+    warning_counts: dict[str, int] = field(default_factory=dict)
+
+    def warn(self, message: str) -> None:
+        """Record a warning; repeats are counted, not listed, so the text stays bounded."""
+        if message in self.warning_counts or len(self.warning_counts) < MAX_DISTINCT_WARNINGS:
+            self.warning_counts[message] = self.warning_counts.get(message, 0) + 1
+
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(m if n == 1 else f"{m} (x{n})" for m, n in self.warning_counts.items())
 
     def freeze(self, error: str | None = None, truncated: bool = False) -> JpegHeader:
         return JpegHeader(
@@ -89,10 +101,11 @@ class _State:
             photoshop=self.photoshop,
             comment=self.comment,
             app_segments=tuple(self.app_segments),
+            app_segment_count=self.app_segment_count,
             sos_offset=self.sos_offset,
             sos_components=self.sos_components,
             error=error,
-            warnings=tuple(self.warnings),
+            warnings=self.warnings(),
             truncated=truncated,
         )
 
@@ -114,36 +127,35 @@ class _Walker:
         return (self.data[pos] << 8) | self.data[pos + 1]
 
     def next_marker(self, pos: int) -> tuple[int, int]:
-        """Return (marker code, offset of its 0xFF). Like libjpeg's next_marker, bytes that are not
-        a marker (including FF00 pairs) are skipped with a warning; runs of FF are fill bytes."""
+        """Return (marker code, offset of the FF before it). Counts skipped bytes exactly as
+        libjpeg's next_marker does: each non-FF byte is one, each FF00 pair is two, and
+        duplicate FF fill bytes are free."""
         data = self.data
-        start = pos
+        discarded = 0
         while True:
             self.need(pos + 1, "marker")
             if data[pos] != 0xFF:
-                # Skip to the next FF in what we have, asking for more if there is none.
                 found = data.find(b"\xff", pos)
                 if found < 0:
+                    discarded += len(data) - pos
                     pos = len(data)
                     self.need(pos + 1, "marker")
+                discarded += found - pos
                 pos = found
                 continue
-            ff_at = pos
             pos += 1
             self.need(pos + 1, "marker")
             while data[pos] == 0xFF:  # fill bytes
                 pos += 1
                 self.need(pos + 1, "marker")
             code = data[pos]
-            if code == 0:
-                pos += 1  # FF00 is stuffing, not a marker: libjpeg counts it as extraneous
-                continue
-            discarded = ff_at - start
-            if discarded:
-                self.state.warnings.append(
-                    f"{discarded} extraneous bytes before marker 0x{code:02x}"
-                )
-            return code, pos - 1
+            if code != 0:
+                break
+            discarded += 2  # FF00 is stuffing, not a marker
+            pos += 1
+        if discarded:
+            self.state.warn(f"{discarded} extraneous bytes before marker 0x{code:02x}")
+        return code, pos - 1
 
     def segment(self, pos: int, name: str) -> tuple[int, int]:
         """Given the offset just after a marker code, return (payload start, segment end)."""
@@ -160,11 +172,12 @@ class _Walker:
             if data[0] != 0xFF or data[1] != m.SOI:
                 raise _Stop(f"not a JPEG: starts with 0x{data[0]:02x} 0x{data[1]:02x}")
             pos = 2
-            while True:
+            for _ in range(MAX_SEGMENTS):
                 code, at = self.next_marker(pos)
                 pos = self.dispatch(code, at, at + 2)
                 if pos < 0:
                     return self.state.freeze()
+            raise _Stop(f"more than {MAX_SEGMENTS} markers before the first SOS")
         except _Stop as stop:
             return self.state.freeze(stop.message, stop.truncated)
 
@@ -201,7 +214,7 @@ class _Walker:
             # Arithmetic conditioning, DNL and hierarchical headers: nothing we report reads them.
             return self.segment(pos, m.marker_name(code))[1]
         if code in m.RST_MARKERS or code == m.TEM:
-            st.warnings.append(f"{m.marker_name(code)} marker outside entropy-coded data")
+            st.warn(f"{m.marker_name(code)} marker outside entropy-coded data")
             return pos
         if code == m.SOI:
             raise _Stop("duplicate SOI marker")
@@ -259,7 +272,8 @@ class _Walker:
         for table in tables:
             self.state.qtables[table.slot] = table
         self.state.dqt_definitions.extend(tables)
-        self.state.warnings.extend(warnings)
+        for warning in warnings:
+            self.state.warn(warning)
         if error is not None:
             raise _Stop(error)
         return end
@@ -281,7 +295,9 @@ class _Walker:
         peek = self.data[start:peek_end]
         ident = _identifier(peek)
         st = self.state
-        st.app_segments.append(AppSegment(marker=code, offset=at, length=end - pos, ident=ident))
+        st.app_segment_count += 1
+        if len(st.app_segments) < MAX_RECORDED_APP_SEGMENTS:
+            st.app_segments.append(AppSegment(code, offset=at, length=end - pos, ident=ident))
         if code == 0xE0 and peek.startswith(b"JFIF\x00") and len(peek) >= 14:
             if st.jfif is None:
                 st.jfif = Jfif(
@@ -379,6 +395,9 @@ def _decode_dht(payload: bytes) -> tuple[tuple[HuffmanTable, ...], str | None]:
     while i < end:
         if i + 17 > end:
             return tuple(tables), "DHT: segment ends inside a table's code counts"
+        index = payload[i] & ~0x10  # libjpeg get_dht: AC tables have 0x10 set; 0..3 only
+        if index > 3:
+            return tuple(tables), f"DHT: bogus table index 0x{payload[i]:02x}"
         counts = payload[i + 1 : i + 17]
         total = sum(counts)
         if total > 256 or i + 17 + total > end:
