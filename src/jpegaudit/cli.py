@@ -95,3 +95,55 @@ def demo(out, store, seed):
         counts = df[column].value_counts(dropna=False).head(8)
         click.echo(f"\n{column}:\n{counts.to_string()}")
     click.echo(f"\nnext: jpegaudit report --store {store} --out {root / 'report'}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--policy",
+    default=None,
+    help="Policy TOML (default: ./jpegaudit.toml, else [tool.jpegaudit] in ./pyproject.toml).",
+)
+@click.option(
+    "--store",
+    envvar="JPEGAUDIT_STORE",
+    default=None,
+    help="Scan store, reused incrementally (default: $JPEGAUDIT_STORE, else .jpegaudit/store).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "junit", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", default=None, help="Write the report to this file.")
+@click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--split", default=None, help="Split name (default: each folder's name).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
+@click.option("--scan/--no-scan", default=True, help="--no-scan: evaluate the store as it is.")
+@click.option("--init", is_flag=True, help="Write a starter policy describing PATHS as they are.")
+@click.option("--force", is_flag=True, help="With --init: overwrite an existing policy.")
+def check(
+    paths, policy, store, output_format, output, examples, split, jobs, progress, scan, init, force
+):
+    """CI gate: scan PATHS and evaluate a policy. Exit 0 pass, 1 rule broken, 2 cannot run."""
+    from jpegaudit.policy.cli import check_command
+
+    raise SystemExit(
+        check_command(
+            paths=paths,
+            policy=policy,
+            store=store,
+            output_format=output_format,
+            output=output,
+            examples=examples,
+            split=split,
+            jobs=jobs,
+            progress=progress,
+            scan=scan,
+            init=init,
+            force=force,
+        )
+    )

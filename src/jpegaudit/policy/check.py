@@ -1,0 +1,155 @@
+"""The check: scan the paths into the store (incrementally), take the store's rows for those
+paths, evaluate every rule. `run_check` is what `jpegaudit check` calls; `evaluate` works on any
+DataFrame with the store's columns."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from jpegaudit.policy.errors import CheckError
+from jpegaudit.policy.loader import Policy, load_policy
+from jpegaudit.policy.report import CheckReport, ScanSummary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# In the working directory, like .pytest_cache or .mypy_cache: CI jobs start in the repository
+# root, where a cache step can keep it between runs, and paths in the store stay relative.
+DEFAULT_STORE = os.path.join(".jpegaudit", "store")
+STORE_ENV = "JPEGAUDIT_STORE"
+DEFAULT_EXAMPLES = 5
+
+
+def default_store() -> str:
+    """`$JPEGAUDIT_STORE` if set, else `.jpegaudit/store` in the working directory."""
+    return os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+def evaluate(policy: Policy, df: pd.DataFrame, *, examples: int = DEFAULT_EXAMPLES) -> CheckReport:
+    """Every rule of `policy` on the rows of `df` (the store's columns)."""
+    started = time.perf_counter()
+    outcomes = tuple(rule.evaluate(df, examples) for rule in policy.rules)
+    by_split = {str(k): int(v) for k, v in df["split"].value_counts().sort_index().items()}
+    return CheckReport(
+        outcomes=outcomes,
+        files=len(df),
+        files_by_split=by_split,
+        policy=policy.source,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def resolve_paths(paths: Sequence[str], policy: Policy) -> list[str]:
+    """The paths to check: those given, else the policy's `paths`; each must exist."""
+    chosen = list(paths) or list(policy.paths)
+    if not chosen:
+        raise CheckError(f"nothing to check: give PATH arguments, or 'paths' in {policy.source}")
+    for path in chosen:
+        if not os.path.lexists(path):
+            raise CheckError(f"path {path} does not exist")
+    return chosen
+
+
+def scan_paths(
+    paths: Sequence[str],
+    store: str,
+    *,
+    split: str | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
+) -> ScanSummary:
+    """Bring the store up to date for `paths` (only new and changed files are read)."""
+    from jpegaudit.api import ScanError, StoreError, scan
+
+    try:
+        result = scan(paths, store, split=split, jobs=jobs, progress=progress)
+    except (ScanError, StoreError) as exc:
+        raise CheckError(f"scan failed: {exc}") from None
+    except OSError as exc:
+        raise CheckError(f"scan failed: {exc}") from None
+    return ScanSummary(
+        scanned=result.scanned,
+        unchanged=result.unchanged,
+        removed=result.removed,
+        errors=result.errors,
+        elapsed_s=result.elapsed_s,
+    )
+
+
+def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
+    """The store's rows found under `paths` (all rows when None), without the store's own files
+    when the store lies inside a checked folder (`jpegaudit check .`)."""
+    from jpegaudit.api import read_store
+    from jpegaudit.scanner.walk import normalize_root
+
+    if not os.path.isdir(store):
+        raise CheckError(f"no scan store at {store}")
+    try:
+        df = read_store(store)
+    except Exception as exc:  # a damaged store is "could not run" (2), never a finding (1)
+        raise CheckError(f"cannot read store {store}: {type(exc).__name__}: {exc}") from None
+    if paths is None:
+        return df
+    roots = [normalize_root(os.fspath(p)) for p in paths]
+    df = df[df["root"].isin(roots).to_numpy(dtype=bool)]
+    prefixes = _store_prefixes(store, roots)
+    if prefixes:
+        inside = df["path"].map(lambda p: p.startswith(prefixes)).to_numpy(dtype=bool)
+        df = df[~inside]
+    return df.reset_index(drop=True)
+
+
+def _store_prefixes(store: str, roots: Sequence[str]) -> tuple[str, ...]:
+    real_store = os.path.realpath(store)
+    prefixes = []
+    for root in roots:
+        real_root = os.path.realpath(root)
+        if real_store == real_root or real_store.startswith(real_root.rstrip("/") + "/"):
+            inner = os.path.relpath(real_store, real_root)
+            prefixes.append(os.path.join(root, inner) + "/")
+    return tuple(prefixes)
+
+
+def run_check(
+    paths: Sequence[str],
+    policy: Policy | str | os.PathLike,
+    *,
+    store: str | None = None,
+    split: str | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
+    examples: int = DEFAULT_EXAMPLES,
+    scan: bool = True,
+) -> CheckReport:
+    """Load the policy (before any scanning, so a wrong policy fails fast), scan `paths` (or
+    the policy's `paths`) into `store`, evaluate. Raises PolicyError or CheckError when the
+    check cannot run; returns the report otherwise (`report.exit_code` is 0 or 1).
+
+    With `scan=False` the store is evaluated as it is: the rows under `paths`, or every row
+    when no path is given."""
+    started = time.perf_counter()
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    store = store or default_store()
+    summary = None
+    if scan:
+        chosen: list[str] | None = resolve_paths(paths, policy)
+        summary = scan_paths(chosen, store, split=split, jobs=jobs, progress=progress)
+    else:
+        chosen = list(paths) or list(policy.paths) or None
+    df = store_rows(store, chosen)
+    if split is not None and not scan:
+        df = df[(df["split"] == split).to_numpy(dtype=bool)]
+    report = evaluate(policy, df, examples=examples)
+    return CheckReport(
+        outcomes=report.outcomes,
+        files=report.files,
+        files_by_split=report.files_by_split,
+        policy=policy.source + (f" [{policy.table}]" if policy.table else ""),
+        store=store,
+        scan=summary,
+        elapsed_s=time.perf_counter() - started,
+    )
