@@ -89,6 +89,9 @@ def demo(out, store, seed):
         files=("path", "size"),
         jpeg=("format", lambda s: int((s == "jpeg").sum())),
         errors=("error", lambda s: int(s.notna().sum())),
+        truncated=("truncated", lambda s: int(s.fillna(False).sum())),
+        ext_mismatch=("ext_mismatch", lambda s: int(s.sum())),
+        trailing=("trailing_bytes", lambda s: int((s.fillna(0) > 0).sum())),
     )
     click.echo(summary.to_string())
     for column in ("format", "color", "subsampling", "quality_luma"):
