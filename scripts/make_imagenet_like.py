@@ -104,7 +104,8 @@ def pool_recipes(pool_size: int, seed: int) -> list[PoolRecipe]:
     for category, share in shares:
         for _ in range(max(1, round(share * pool_size))):
             w, h = frame()
-            q, sub, enc, mode = 96, "4:4:4", ("pillow",), "RGB"
+            q, sub, mode = 96, "4:4:4", "RGB"
+            enc: tuple[str, ...] = ("pillow",)
             progressive = False
             if category == "4:2:0 assorted quality":
                 q, sub = int(rng.choice([70, 75, 80, 85, 88, 90, 92, 95])), "4:2:0"

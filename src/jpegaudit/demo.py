@@ -28,6 +28,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -183,7 +184,7 @@ def synthetic_photo(rng: np.random.Generator, width: int, height: int, detail: f
     gives smooth content that encodes fast at any size)."""
     cells = (max(2, height // 64), max(2, width // 64), 3)
     field = Image.fromarray((rng.random(cells) * 255).astype(np.uint8))
-    img = np.asarray(field.resize((width, height), Image.BICUBIC), dtype=np.float32)
+    img = np.asarray(field.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
     draw_on = Image.fromarray(img.astype(np.uint8))
     draw = ImageDraw.Draw(draw_on)
     for _ in range(int(rng.integers(3, 9))):
@@ -202,7 +203,9 @@ def synthetic_photo(rng: np.random.Generator, width: int, height: int, detail: f
     texture = Image.fromarray(
         np.clip(rng.standard_normal(texture_cells) * 40 + 128, 0, 255).astype(np.uint8)
     )
-    texture_up = np.asarray(texture.resize((width, height), Image.BILINEAR), dtype=np.float32)
+    texture_up = np.asarray(
+        texture.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32
+    )
     img += (texture_up[..., None] - 128.0) * detail
     img += rng.standard_normal((height, width, 1), dtype=np.float32) * (6.0 * detail)
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
@@ -377,7 +380,7 @@ def _plan(seed: int) -> list[_Spec]:
 
 
 def _ground_truth(spec: _Spec, encoder: str, data: bytes) -> DemoFile:
-    common = {
+    common: dict[str, Any] = {
         "relpath": spec.relpath,
         "split": spec.split,
         "encoder": encoder,
