@@ -81,6 +81,8 @@ def demo(out, store, seed):
     root = Path(out)
     built = build_demo_dataset(root / "data", seed=seed)
     click.echo(f"built {len(built)} files under {root / 'data'}")
+    for note in built.missing:
+        click.echo(f"note: {note}", err=True)
     store = store or str(root / "store")
     result = run([root / "data" / "train", root / "data" / "val"], store, progress=False)
     click.echo(f"scanned {result.scanned} entries in {result.elapsed_s:.2f} s -> {store}")
