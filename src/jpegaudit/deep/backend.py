@@ -1,0 +1,175 @@
+"""Per-file entry points for the scan engine: `torchjpeg_row(path)` (the study's method as a
+backend, same store contract) and `deep_columns(path)` (coefficient statistics, libjpeg's
+warnings and double-compression estimate as extra columns). Both read the whole file through
+libjpeg; the header scan reads only its first bytes. torch is imported only by the reader,
+only when one of these is called."""
+
+from __future__ import annotations
+
+import os
+
+from jpegaudit.deep import torchjpeg_reader
+from jpegaudit.deep.coefficients import CoefficientReadError, DctCoefficients
+from jpegaudit.deep.columns import empty_deep_columns
+from jpegaudit.deep.double import estimate_double_compression
+from jpegaudit.deep.sizes import format_sizes, subsampling_from_sizes
+from jpegaudit.deep.stats import file_stats
+from jpegaudit.quality import estimate_quality, fingerprint, format_tables
+
+# Columns whose value a torchjpeg row takes from libjpeg rather than from the header parser.
+LIBJPEG_COLUMNS = (
+    "width",
+    "height",
+    "components",
+    "component_sizes",
+    "qtables",
+    "qtables_hash",
+    "quality_luma",
+    "quality_chroma",
+    "quality_chroma_range",
+    "quality_exact",
+    "quality_fit_error",
+    "quality_closeness",
+)
+
+
+def _header_row(path: str, split: str | None) -> dict:
+    from jpegaudit.api import audit_file
+
+    return audit_file(path, split=split)
+
+
+def read_for_row(path: str, row: dict) -> tuple[DctCoefficients | None, str | None]:
+    """(coefficients, None), or (None, why not) — refused before the call or libjpeg's error."""
+    refused = torchjpeg_reader.check_readable(row)
+    if refused is not None:
+        return None, f"not read: {refused}"
+    try:
+        return torchjpeg_reader.read_coefficients(path), None
+    except CoefficientReadError as exc:
+        return None, f"libjpeg: {exc}"
+
+
+def deep_columns(path: str | os.PathLike, row: dict | None = None) -> dict:
+    """The deep columns (columns.DEEP_COLUMNS) for one file, all null for entries that are not
+    JPEG files. `row`: the file's header-scan row if the caller has it (saves a header read)."""
+    path = os.fspath(path)
+    if row is None:
+        row = _header_row(path, None)
+    columns = empty_deep_columns()
+    if row.get("entry_type") != "file" or row.get("format") != "jpeg":
+        return columns
+    columns["deep_reader"] = torchjpeg_reader.reader_name()
+    coefficients, problem = read_for_row(path, row)
+    if coefficients is None:
+        columns["deep_error"] = problem
+        return columns
+    columns.update(coefficient_columns(coefficients))
+    return columns
+
+
+def coefficient_columns(coefficients: DctCoefficients) -> dict:
+    """Deep columns computed from coefficients already read (any reader)."""
+    stats = file_stats(coefficients)
+    columns = {
+        "deep_reader": coefficients.reader,
+        "deep_warning": coefficients.warning,
+        "deep_blocks": stats.blocks,
+        "deep_zero_ac": ",".join(f"{c.zero_ac_share:.4f}" for c in stats.components),
+        "deep_zero_ac_luma": stats.zero_ac_luma,
+        "deep_zero_ac_chroma": stats.zero_ac_chroma,
+        "deep_hf_energy_luma": stats.high_frequency_luma,
+        "deep_hf_energy_chroma": stats.high_frequency_chroma,
+    }
+    if coefficients.components:
+        luma = coefficients.components[0]
+        estimate = estimate_double_compression(luma.blocks, luma.qtable)
+        columns["double_compressed"] = estimate.detected
+        columns["double_first_quality"] = estimate.first_quality
+        columns["double_gap_ratio"] = estimate.gap_ratio
+        columns["double_evidence"] = estimate.evidence
+    return columns
+
+
+def torchjpeg_row(path: str | os.PathLike, *, split: str | None = None, deep: bool = False) -> dict:
+    """One file's store row with frame size, component count, per-component sizes and tables
+    (hence quality) read through libjpeg by torchjpeg; every other column from the header scan.
+    When torchjpeg cannot or must not read the file, the libjpeg columns are null and `error`
+    says why (the header's own error first). `deep`: add the deep columns from the same read."""
+    path = os.fspath(path)
+    row = _header_row(path, split)
+    row["backend"] = "torchjpeg"
+    row["component_sizes"] = None
+    if row.get("entry_type") != "file" or row.get("format") != "jpeg":
+        if deep:
+            row.update(empty_deep_columns())
+        return row
+    coefficients, problem = read_for_row(path, row)
+    if deep:
+        row.update(empty_deep_columns())
+        row["deep_reader"] = torchjpeg_reader.reader_name()
+    if coefficients is None:
+        for column in LIBJPEG_COLUMNS:
+            row[column] = None
+        row["subsampling"] = None
+        row["error"] = row["error"] or f"torchjpeg: {problem}"
+        if deep:
+            row["deep_error"] = problem
+        return row
+    row.update(libjpeg_columns(coefficients, row))
+    if deep:
+        row.update(coefficient_columns(coefficients))
+    return row
+
+
+def libjpeg_columns(coefficients: DctCoefficients, header_row: dict) -> dict:
+    """The LIBJPEG_COLUMNS (and subsampling, encoder) from what libjpeg returned."""
+    columns: dict = {
+        "width": coefficients.width,
+        "height": coefficients.height,
+        "components": len(coefficients.sizes),
+        "component_sizes": format_sizes(coefficients.sizes),
+    }
+    named = subsampling_from_sizes(coefficients.sizes)
+    # Sizes name only the common schemes; anything else keeps the header's raw factor string.
+    columns["subsampling"] = named if named is not None else header_row.get("subsampling")
+    slots = header_row.get("qtable_ids")
+    distinct = distinct_tables(
+        [c.qtable for c in coefficients.components],
+        [int(s) for s in slots.split(",")] if slots else None,
+    )
+    estimate = estimate_quality(distinct[0], distinct[1:])
+    text = format_tables(distinct)
+    columns.update(
+        {
+            "qtables": text,
+            "qtables_hash": fingerprint(text),
+            "quality_luma": estimate.quality_luma,
+            "quality_chroma": estimate.quality_chroma,
+            "quality_chroma_range": estimate.quality_chroma_range,
+            "quality_exact": estimate.exact,
+            "quality_fit_error": estimate.fit_error,
+            "quality_closeness": estimate.closeness,
+        }
+    )
+    if estimate.exact:
+        # libjpeg does not say how wide the DQT entries were: that stays the header's.
+        columns["encoder"] = "ijg-16bit" if header_row.get("qtable_bits") == 16 else "ijg"
+    elif header_row.get("encoder") in ("ijg", "ijg-16bit"):
+        columns["encoder"] = "unknown"
+    return columns
+
+
+def distinct_tables(
+    tables: list[tuple[int, ...]], slots: list[int] | None
+) -> list[tuple[int, ...]]:
+    """The store's table list (as audit.py builds it): the first component's table, then each
+    other component's table unless it uses the luma slot or equals a chroma table already
+    listed. libjpeg gives values only; the slots come from the frame header when known (a
+    chroma slot holding the luma table's values still counts), else equal values are merged."""
+    distinct = [tables[0]]
+    for i, table in enumerate(tables[1:], start=1):
+        same_slot = slots[i] == slots[0] if slots and i < len(slots) else table == tables[0]
+        if not same_slot and table not in distinct[1:]:
+            distinct.append(table)
+    return distinct
