@@ -326,3 +326,12 @@ def test_example_policy_in_docs_is_valid():
         document["rule"] = [r for r in document["rule"] if r["kind"] != "drift"]
     loaded = parse_policy(document, "docs/policy.md")
     assert {r.kind for r in loaded.rules} >= set(RULE_KINDS) - {"drift"}
+
+
+def test_starter_policy_quotes_odd_file_names_in_comments_as_valid_toml():
+    import tomllib
+
+    df = frame({"path": "data/train/a\nb\x7f.jpg", "trailing_bytes": 3})
+    text = starter_policy(df).text
+    assert "#   e.g. data/train/a\\nb\\x7f.jpg: 3 bytes after EOI" in text
+    tomllib.loads(text)

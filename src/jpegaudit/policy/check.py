@@ -94,12 +94,13 @@ def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
     if paths is None:
         return df
     roots = [normalize_root(os.fspath(p)) for p in paths]
-    df = df[df["root"].isin(roots).to_numpy(dtype=bool)]
+    keep = df["root"].isin(roots).to_numpy(dtype=bool)
     prefixes = _store_prefixes(store, roots)
     if prefixes:
-        inside = df["path"].map(lambda p: p.startswith(prefixes)).to_numpy(dtype=bool)
-        df = df[~inside]
-    return df.reset_index(drop=True)
+        keep &= ~df["path"].map(lambda p: p.startswith(prefixes)).to_numpy(dtype=bool)
+    if keep.all():  # the usual case: no copy of a wide frame
+        return df
+    return df[keep].reset_index(drop=True)
 
 
 def _store_prefixes(store: str, roots: Sequence[str]) -> tuple[str, ...]:

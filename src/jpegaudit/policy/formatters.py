@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import ClassVar
 from xml.etree import ElementTree as ET
 
-from jpegaudit.policy.report import CheckReport, RuleOutcome
+from jpegaudit.policy.report import CheckReport, DriftMeasurement, RuleOutcome
 
 _STATUS_ORDER = {"fail": 0, "warn": 1, "pass": 2}
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
@@ -38,6 +38,18 @@ def verdict(report: CheckReport) -> str:
     splits = ", ".join(f"{k} {v:,}" for k, v in report.files_by_split.items())
     files = f"{report.files:,} files" + (f" ({splits})" if splits else "")
     return f"jpegaudit check {head}: {'; '.join(parts)}; {files}"
+
+
+def measurement_text(m: DriftMeasurement) -> str:
+    """One drift setting: `quality_luma: 30 quality points (wasserstein, limit 5; median 90 ->
+    60; 8 vs 8 files)`."""
+    distance = "undefined" if m.distance is None else f"{m.distance:.4g}"
+    unit = f" {m.unit}" if m.unit and m.distance is not None else ""
+    detail = f"; {m.detail}" if m.detail else ""
+    return (
+        f"{m.setting}: {distance}{unit} ({m.metric}, limit {m.limit:g}{detail}; "
+        f"{m.n_a:,} vs {m.n_b:,} files)"
+    )
 
 
 class Formatter(ABC):
@@ -81,12 +93,10 @@ class TextFormatter(Formatter):
                 more = o.violations - len(o.examples)
                 if o.unit == "files" and more > 0 and o.examples:
                     lines.append(f"{indent}... and {more:,} more")
-            for m in o.measurements:
-                mark = "over" if m.exceeded else "ok"
-                distance = "undefined" if m.distance is None else f"{m.distance:.4g}"
-                lines.append(
-                    f"{indent}{m.setting}: {distance} ({m.metric}; limit {m.limit:g}) {mark}"
-                )
+            if o.status != "pass":  # a passing drift rule's settings are in --format json
+                for m in o.measurements:
+                    mark = "OVER" if m.exceeded else "ok"
+                    lines.append(f"{indent}{mark:4}  {measurement_text(m)}")
         return "\n".join(lines) + "\n"
 
 
@@ -134,6 +144,8 @@ def report_to_dict(report: CheckReport) -> dict:
                         "exceeded": m.exceeded,
                         "n_a": m.n_a,
                         "n_b": m.n_b,
+                        "unit": m.unit,
+                        "detail": m.detail,
                     }
                     for m in o.measurements
                 ],
@@ -160,9 +172,7 @@ def _failure_text(o: RuleOutcome) -> str:
     more = o.violations - len(o.examples)
     if o.unit == "files" and more > 0 and o.examples:
         lines.append(f"... and {more:,} more")
-    for m in o.measurements:
-        distance = "undefined" if m.distance is None else f"{m.distance:.4g}"
-        lines.append(f"{m.setting}: {distance} ({m.metric}; limit {m.limit:g})")
+    lines += [measurement_text(m) for m in o.measurements]
     return "\n".join(lines)
 
 
@@ -292,9 +302,10 @@ def step_summary_markdown(report: CheckReport) -> str:
             continue
         lines += ["", f"<details><summary>{_md_cell(o.name)}: examples</summary>", ""]
         lines += [f"- `{_md_cell(e.path)}`: {_md_cell(e.detail)}" for e in o.examples]
-        for m in o.measurements:
-            distance = "undefined" if m.distance is None else f"{m.distance:.4g}"
-            lines.append(f"- {m.setting}: {distance} (limit {m.limit:g})")
+        lines += [
+            f"- {'**over**' if m.exceeded else 'ok'}: {_md_cell(measurement_text(m))}"
+            for m in o.measurements
+        ]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 

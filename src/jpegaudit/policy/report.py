@@ -25,8 +25,10 @@ class DriftMeasurement:
     metric: str
     distance: float | None  # None: undefined (a split has no values for this setting)
     limit: float
-    n_a: int
+    n_a: int  # files with a value for the setting in the first split
     n_b: int
+    unit: str = ""  # "share of files", "quality points", "log2 (doublings)"
+    detail: str = ""  # what moved most ("4:2:0: 90.0% -> 60.0%", "median 90 -> 60")
 
     @property
     def exceeded(self) -> bool:

@@ -776,22 +776,22 @@ def _drift_module():
 
 
 def drift_setting_names() -> tuple[str, ...]:
-    settings = _drift_module().DRIFT_SETTINGS
-    if isinstance(settings, Mapping):
-        return tuple(settings)
-    names = []
-    for s in settings:
-        names.append(s if isinstance(s, str) else getattr(s, "name", getattr(s, "setting", str(s))))
-    return tuple(names)
+    return tuple(_drift_module().DRIFT_SETTINGS)
+
+
+CATEGORICAL_METRICS = ("total_variation", "jensen_shannon")
 
 
 class DriftRule(Rule):
     kind = "drift"
     summary = (
-        "Maximum distribution distance between two splits, per setting, with the distances the "
-        "report shows (`jpegaudit.analysis.drift`: total variation or Jensen-Shannon for "
-        "categories, Wasserstein for numbers). The check cannot run (exit 2) when a split has no "
-        "files in scope."
+        "Maximum distribution distance between two splits, per setting, computed by "
+        "`jpegaudit.analysis.drift` as the report does: categorical settings by total variation "
+        "distance (share of files that would have to change category, 0..1; or Jensen-Shannon "
+        "distance), qualities by Wasserstein distance in IJG quality points, sizes and ratios by "
+        "Wasserstein distance of log2 values (doublings). A setting with no values in a split "
+        "is undefined and does not break the rule. The check cannot run (exit 2) when a split "
+        "has no files in scope."
     )
     keys = (
         Key(
@@ -805,9 +805,19 @@ class DriftRule(Rule):
             "max",
             "number-table",
             "Per setting, the largest distance accepted: `{ subsampling = 0.05, "
-            "quality_luma = 2.0 }`. Settings are those of `jpegaudit.analysis.drift.DRIFT_SETTINGS`.",
+            "quality_luma = 2.0 }`. Settings: those of `jpegaudit.analysis.drift.DRIFT_SETTINGS` "
+            "(format, color, subsampling, process, quality_luma, quality_chroma, encoder, width, "
+            "height, pixels, aspect_ratio, bytes, ...); its `SUGGESTED_LIMITS` are a sensible "
+            "start.",
             required=True,
             minimum=0,
+        ),
+        Key(
+            "categorical_metric",
+            "str",
+            "Distance used for categorical settings.",
+            choices=CATEGORICAL_METRICS,
+            default_doc='"total_variation"',
         ),
     )
     common_keys = (KIND_KEY, NAME_KEY, SEVERITY_KEY, DESCRIPTION_KEY, PATHS_KEY, EXCLUDE_KEY)
@@ -820,9 +830,6 @@ class DriftRule(Rule):
                 raise PolicyError(
                     f"{where}: key 'max' names unknown setting '{name}' (known: {', '.join(known)})"
                 )
-        a, b = params["between"]
-        if a == b:
-            raise PolicyError(f"{where}: key 'between' must name two different splits")
 
     def evaluate(self, df, examples):
         scope = self.settings.scope
@@ -831,27 +838,32 @@ class DriftRule(Rule):
         present = scoped["split"].value_counts()
         for split in (split_a, split_b):
             if present.get(split, 0) == 0:
-                have = ", ".join(sorted(present.index)) or "none"
+                have = ", ".join(sorted(str(s) for s in present.index)) or "none"
                 raise CheckError(
                     f"rule '{self.name}': split '{split}' has no files to compare "
                     f"(splits checked: {have})"
                 )
         limits: dict[str, float] = self.params["max"]
-        table = _drift_module().drift_table(scoped, split_a, split_b, settings=list(limits))
-        by_setting = {row["setting"]: row for row in table.to_dict("records")}
+        table = _drift_module().drift_table(
+            scoped,
+            split_a,
+            split_b,
+            settings=list(limits),
+            categorical_metric=self.params.get("categorical_metric", "total_variation"),
+        )
         measured = []
-        for setting, limit in limits.items():
-            row = by_setting.get(setting, {})
-            distance = row.get("distance")
-            defined = distance is not None and not _is_nan(float(distance))
+        for row in table.to_dict("records"):
+            distance = float(row["distance"])
             measured.append(
                 DriftMeasurement(
-                    setting=setting,
-                    metric=str(row.get("metric", "")),
-                    distance=float(distance) if defined else None,
-                    limit=limit,
-                    n_a=int(row.get("n_a", 0) or 0),
-                    n_b=int(row.get("n_b", 0) or 0),
+                    setting=str(row["setting"]),
+                    metric=str(row["metric"]),
+                    distance=None if math.isnan(distance) else distance,
+                    limit=limits[row["setting"]],
+                    n_a=int(row["n_a"]),
+                    n_b=int(row["n_b"]),
+                    unit=str(row.get("unit", "")),
+                    detail=str(row.get("detail", "")),
                 )
             )
         over = [m for m in measured if m.exceeded]

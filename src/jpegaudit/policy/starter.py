@@ -13,11 +13,12 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from jpegaudit.policy.errors import CheckError, PolicyError
+from jpegaudit.policy.formatters import printable
 from jpegaudit.policy.loader import PYPROJECT, parse_policy
 from jpegaudit.policy.rules import drift_setting_names
 
@@ -33,6 +34,8 @@ class _Draft:
 
     values: dict[str, Any]
     comments: list[str]
+    # for a table-valued key, a comment after each of its entries (`quality_luma = 45.0  # ...`)
+    entry_comments: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def _drift_drafts(df: pd.DataFrame) -> list[_Draft]:
         return []
     try:
         settings = drift_setting_names()
-        from jpegaudit.analysis.drift import drift_table
+        from jpegaudit.analysis.drift import SUGGESTED_LIMITS, drift_table
     except (PolicyError, ImportError):
         return []
     reference = "train" if "train" in sizes.index else str(sizes.index[0])
@@ -145,15 +148,21 @@ def _drift_drafts(df: pd.DataFrame) -> list[_Draft]:
     for other in sorted(str(s) for s in sizes.index if s != reference):
         table = drift_table(df, reference, other, settings=list(settings))
         limits: dict[str, float] = {}
-        notes = []
+        notes: dict[str, str] = {}
         for row in table.to_dict("records"):
-            distance = row.get("distance")
-            if distance is None or not math.isfinite(float(distance)):
+            distance = float(row["distance"])
+            if not math.isfinite(distance):
                 continue
-            distance = float(distance)
-            # A margin above today's distance: sampling noise alone moves it a little.
-            limits[str(row["setting"])] = _ceil(distance + max(0.02, 0.5 * distance), 3)
-            notes.append(f"{row['setting']} {distance:.4g} ({row.get('metric', '')})")
+            setting = str(row["setting"])
+            # Today's distance with room for sampling noise, never tighter than the threshold
+            # the report suggests; shares of files cannot exceed 1.
+            limit = max(1.5 * distance, float(SUGGESTED_LIMITS.get(setting, 0.0)))
+            if row.get("unit") == "share of files":
+                limit = min(limit, 1.0)
+            limits[setting] = _ceil(limit, 3)
+            notes[setting] = (
+                f"today {distance:.3g} ({row.get('unit', '')}; {row.get('detail', '')})"
+            )
         if limits:
             drafts.append(
                 _Draft(
@@ -163,7 +172,8 @@ def _drift_drafts(df: pd.DataFrame) -> list[_Draft]:
                         "between": [reference, other],
                         "max": limits,
                     },
-                    ["distances today: " + ", ".join(notes)],
+                    ["limits: 1.5 x today's distance, at least the report's suggested limit"],
+                    entry_comments=notes,
                 )
             )
     return drafts
@@ -197,8 +207,18 @@ def _render(header: list[str], top: dict[str, Any], drafts: list[_Draft]) -> str
     for draft in drafts:
         lines.append("")
         lines.append("[[rule]]")
-        lines += [f"# {c}" for c in draft.comments]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in draft.values.items()]
+        # Comments may quote file names; TOML comments cannot hold control characters.
+        lines += [f"# {printable(c)}" for c in draft.comments]
+        tables = {k: v for k, v in draft.values.items() if isinstance(v, dict)}
+        lines += [
+            f"{_toml_key(k)} = {_toml_value(v)}" for k, v in draft.values.items() if k not in tables
+        ]
+        for key, table in tables.items():  # a sub-table of this rule, one entry per line
+            lines.append(f"[rule.{_toml_key(key)}]")
+            for name, value in table.items():
+                note = draft.entry_comments.get(name)
+                line = f"{_toml_key(name)} = {_toml_value(value)}"
+                lines.append(f"{line:<32}# {printable(note)}" if note else line)
     return "\n".join(lines) + "\n"
 
 
