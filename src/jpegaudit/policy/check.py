@@ -94,7 +94,7 @@ def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
     if paths is None:
         return df
     roots = [normalize_root(os.fspath(p)) for p in paths]
-    keep = df["root"].isin(roots).to_numpy(dtype=bool)
+    keep = df["root"].isin(roots).to_numpy(dtype=bool, copy=True)
     prefixes = _store_prefixes(store, roots)
     if prefixes:
         keep &= ~df["path"].map(lambda p: p.startswith(prefixes)).to_numpy(dtype=bool)
