@@ -576,6 +576,35 @@ def test_rows_of_other_folders_in_a_shared_store_are_not_judged(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_file_arguments_are_judged_after_their_folder_was_checked(tmp_path):
+    root = clean_dataset(tmp_path / "data")
+    (low,) = low_quality(root / "val")[:1]
+    policy = write_policy(tmp_path / "p.toml", 'kind = "min-quality"\nluma = 75')
+    assert check(tmp_path, *split_args(root), "--policy", str(policy)).exit_code == 1
+    result = check(tmp_path, str(low), str(root / "val" / "img0.jpg"), "--policy", str(policy))
+    assert result.exit_code == 1, result.output
+    assert "1 of 2 files" in result.stdout  # rows scanned from the folder, unchanged since
+
+
+def test_folder_check_after_a_file_check_judges_every_file_once(tmp_path):
+    root = clean_dataset(tmp_path / "data")
+    (low,) = low_quality(root / "val")[:1]
+    policy = write_policy(tmp_path / "p.toml", 'kind = "min-quality"\nluma = 75')
+    assert check(tmp_path, str(low), "--policy", str(policy)).exit_code == 1
+    result = check(tmp_path, *split_args(root), "--policy", str(policy))
+    assert "2 of 12 files" in result.stdout, result.output
+
+
+def test_row_of_a_deleted_file_scanned_by_itself_is_not_judged_in_its_folder(tmp_path):
+    root = clean_dataset(tmp_path / "data")
+    (low,) = low_quality(root / "val")[:1]
+    policy = write_policy(tmp_path / "p.toml", 'kind = "min-quality"\nluma = 75')
+    assert check(tmp_path, str(low), "--policy", str(policy)).exit_code == 1
+    low.unlink()
+    result = check(tmp_path, *split_args(root), "--policy", str(policy))
+    assert "1 of 11 files" in result.stdout, result.output
+
+
 def test_output_option_writes_the_report_to_a_file(tmp_path):
     root = clean_dataset(tmp_path / "data")
     policy = write_policy(tmp_path / "p.toml", 'kind = "no-errors"')

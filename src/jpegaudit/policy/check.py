@@ -48,7 +48,7 @@ def resolve_paths(paths: Sequence[str], policy: Policy) -> list[str]:
     if not chosen:
         raise CheckError(f"nothing to check: give PATH arguments, or 'paths' in {policy.source}")
     for path in chosen:
-        if not os.path.lexists(path):
+        if "://" not in path and not os.path.lexists(path):  # URLs: the scan says
             raise CheckError(f"path {path} does not exist")
     return chosen
 
@@ -80,8 +80,16 @@ def scan_paths(
 
 
 def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
-    """The store's rows found under `paths` (all rows when None), without the store's own files
-    when the store lies inside a checked folder (`jpegaudit check .`)."""
+    """The store's rows for the files under `paths` (all rows when None), without the store's
+    own files when the store lies inside a checked folder (`jpegaudit check .`).
+
+    A row belongs when its path is a given path or lies under one. Rows scanned from these
+    paths (`root` is one of them) are current: the scan just dropped those of vanished files.
+    Other rows under them were scanned from another argument (a file checked by itself after
+    its folder, or the reverse) and kept because the file is unchanged; such a row is judged
+    only if its file still exists (the scan does not drop rows of another root)."""
+    import numpy as np
+
     from jpegaudit.api import read_store
     from jpegaudit.scanner.walk import normalize_root
 
@@ -94,10 +102,17 @@ def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
     if paths is None:
         return df
     roots = [normalize_root(os.fspath(p)) for p in paths]
-    keep = df["root"].isin(roots).to_numpy(dtype=bool, copy=True)
+    same_root = df["root"].isin(roots).to_numpy(dtype=bool, copy=True)
+    keep = same_root
+    if not same_root.all():
+        path = df["path"]
+        folders = tuple(r.rstrip("/") + "/" for r in roots)
+        under = (path.str.startswith(folders) | path.isin(roots)).to_numpy(dtype=bool)
+        for i in np.flatnonzero(under & ~same_root):
+            keep[i] = os.path.lexists(path.iat[i])
     prefixes = _store_prefixes(store, roots)
     if prefixes:
-        keep &= ~df["path"].map(lambda p: p.startswith(prefixes)).to_numpy(dtype=bool)
+        keep &= ~df["path"].str.startswith(prefixes).to_numpy(dtype=bool)
     if keep.all():  # the usual case: no copy of a wide frame
         return df
     return df[keep].reset_index(drop=True)
