@@ -12,6 +12,7 @@ _TAG_ORIENTATION = 0x0112
 _TAG_MAKE = 0x010F
 _TAG_MODEL = 0x0110
 _TAG_SOFTWARE = 0x0131
+_INTEGER_TYPES = (1, 3, 4, 6, 8, 9)  # BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}  # byte, ascii, short, long, ...
 
 
@@ -47,8 +48,11 @@ def parse_exif(tiff: bytes) -> Exif:
             if tag in (_TAG_ORIENTATION, _TAG_MAKE, _TAG_MODEL, _TAG_SOFTWARE):
                 warnings.append(f"Exif: tag 0x{tag:04x} value out of range")
             continue
-        if tag == _TAG_ORIENTATION and typ in (1, 3, 4):
-            value = uint(value_at, _TYPE_SIZES[typ])
+        if tag == _TAG_ORIENTATION and typ in _INTEGER_TYPES:
+            # Any integer type, as Pillow and exiftool accept (some writers use SLONG).
+            value = int.from_bytes(
+                tiff[value_at : value_at + _TYPE_SIZES[typ]], order, signed=typ in (6, 8, 9)
+            )
             if 1 <= value <= 8:
                 orientation = value
             else:
