@@ -33,16 +33,33 @@ def scan(
     progress: bool = False,
     batch_size: int = 1000,
     limits: ReadLimits = DEFAULT_LIMITS,
+    from_list: Sequence[str | os.PathLike] | str | os.PathLike = (),
+    engine: str = "process",
+    scheduler: str | None = None,
+    storage_options: dict | None = None,
+    shards: bool = True,
 ) -> ScanResult:
-    """Scan files and folders into the Parquet store at `store` (created if needed).
+    """Scan files, folders, shards and object-store URLs into the Parquet store at `store`
+    (created if needed).
 
-    Each folder is walked; every entry in it gets one row. `split` defaults to each folder's
-    name. Files whose size, mtime and split are unchanged since the last scan are not read
-    again; rows of files that no longer exist under a scanned folder are dropped. Raises
-    ScanInterrupted (holding the partial result) on Ctrl-C after keeping every finished batch.
+    Each folder is walked; every entry in it gets one row. `.tar` and `.zip` files are opened
+    and each member gets a row, with path `shard.tar::member.jpg` (`shards=False`: a row for
+    the file itself). URLs (`s3://bucket/prefix`, `gs://`, `https://`, `memory://`, any fsspec
+    protocol, configured by `storage_options`) are listed and read by exact byte ranges.
+    `from_list`: text files naming one path or URL per line (optionally `<TAB>size<TAB>mtime_ns`).
+    `split` defaults to each folder's (or prefix's, or list file's) name.
+
+    Files whose size, mtime and split are unchanged since the last scan are not read again,
+    nor are shards whose size and mtime (local) or ETag (object stores) are unchanged; rows of
+    files that no longer exist under a scanned folder are dropped. `engine`: "process" (a
+    local pool of `jobs` processes) or "dask" (the cluster at `scheduler`, an address, or a
+    local cluster of `jobs` workers when None). Raises ScanInterrupted (holding the partial
+    result) on Ctrl-C after keeping every finished unit of work.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if isinstance(from_list, (str, os.PathLike)):
+        from_list = [from_list]
     return run_scan(
         list(paths),
         store,
@@ -51,6 +68,11 @@ def scan(
         progress=progress,
         batch_size=batch_size,
         limits=limits,
+        from_list=list(from_list),
+        engine=engine,
+        scheduler=scheduler,
+        storage_options=storage_options,
+        shards=shards,
     )
 
 

@@ -15,7 +15,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
 @click.option("--split", default=None, help="Split name (default: each scanned folder's name).")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: all cores).")
@@ -25,17 +25,77 @@ def main() -> None:
     default=None,
     help="Progress bar (default: when stderr is a terminal).",
 )
-def scan(paths, store, split, jobs, batch_size, progress):
-    """Scan files and folders into a Parquet scan store (only changed files are re-read)."""
+@click.option(
+    "--from-list",
+    "from_list",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="File naming one path or URL per line (optionally TAB size TAB mtime_ns); repeatable.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["process", "dask"]),
+    default="process",
+    show_default=True,
+    help="process: a local pool of --jobs processes; dask: a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: scheduler address (default: a local cluster of --jobs workers).",
+)
+@click.option(
+    "--storage-option",
+    "storage_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="fsspec option for URLs (endpoint_url=..., anon=true); repeatable.",
+)
+@click.option(
+    "--shards/--no-shards",
+    default=True,
+    show_default=True,
+    help="Open .tar and .zip files and audit their members.",
+)
+def scan(
+    paths,
+    store,
+    split,
+    jobs,
+    batch_size,
+    progress,
+    from_list,
+    engine,
+    scheduler,
+    storage_option,
+    shards,
+):
+    """Scan files, folders, tar/zip shards and URLs (s3://, gs://, https://, ...) into a
+    Parquet scan store (only changed files and shards are re-read)."""
     from jpegaudit.api import ScanError, ScanInterrupted, StoreError
     from jpegaudit.api import scan as run
 
+    if not paths and not from_list:
+        raise click.UsageError("give at least one PATH or --from-list FILE")
     if progress is None:
         import sys
 
         progress = sys.stderr.isatty()
     try:
-        result = run(paths, store, split=split, jobs=jobs, progress=progress, batch_size=batch_size)
+        result = run(
+            paths,
+            store,
+            split=split,
+            jobs=jobs,
+            progress=progress,
+            batch_size=batch_size,
+            from_list=from_list,
+            engine=engine,
+            scheduler=scheduler,
+            storage_options=_storage_options(storage_option),
+            shards=shards,
+        )
     except ScanInterrupted as stop:
         r = stop.result
         click.echo(
@@ -44,10 +104,38 @@ def scan(paths, store, split, jobs, batch_size, progress):
         raise SystemExit(130) from None
     except (ScanError, StoreError) as exc:
         raise click.UsageError(str(exc)) from None
+    except ImportError as exc:
+        raise click.UsageError(str(exc)) from None
     click.echo(
         f"{result.scanned} scanned ({result.errors} with errors), {result.unchanged} unchanged, "
         f"{result.removed} removed in {result.elapsed_s:.2f} s -> {result.store}"
     )
+    if result.requests:
+        click.echo(
+            f"remote: {result.requests} requests, {result.fetched_bytes / 1e6:.1f} MB fetched"
+        )
+
+
+def _storage_options(pairs) -> dict:
+    """KEY=VALUE pairs; a VALUE that parses as JSON (true, 3, {"a": 1}) is taken as such;
+    a dotted KEY (client_kwargs.endpoint_url) sets a nested option."""
+    import json
+
+    options: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--storage-option")
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        *parents, leaf = key.split(".")
+        target = options
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = parsed
+    return options
 
 
 @main.command()

@@ -1,25 +1,48 @@
-"""The local scan engine: walk the paths, decide what needs reading, audit batches in a process
-pool, and let each worker write its batch as one Parquet part. The main process holds only the
-walk, a bounded number of batches in flight, and (for rescans) the store's index."""
+"""The scan engine: walk or list what was asked for, decide what needs reading, hand units of work
+(batches of files or objects, whole shards; scanner/units.py) to an engine (a local process pool,
+or Dask), and let each unit become one Parquet part. The main process holds only the walk, a
+bounded number of units in flight, and (for rescans) the store's index."""
 
 from __future__ import annotations
 
 import os
 import signal
+import stat
 import time
-import uuid
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, new_row
-from jpegaudit.scanner.store import ScanStore, StoreIndex, rows_to_table, write_part_atomically
-from jpegaudit.scanner.walk import Entry, default_split, normalize_root, walk
-from jpegaudit.sources.local import audit_local_file
+from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
+from jpegaudit.scanner.store import ScanStore, StoreIndex
+from jpegaudit.scanner.units import (
+    FileBatch,
+    LocalItem,
+    ObjectBatch,
+    ObjectItem,
+    Shard,
+    UnitDone,
+    Work,
+    audit_unit,
+    done_part_name,
+)
+from jpegaudit.scanner.walk import Entry, default_split, display_path, normalize_root, walk
+from jpegaudit.sources.container import container_kind, shard_of
+from jpegaudit.sources.remote import (
+    DEFAULT_REMOTE,
+    FsSpec,
+    RemoteEntry,
+    RemoteOptions,
+    is_url,
+    list_url,
+    resolve_url,
+)
+from jpegaudit.sources.retry import call_with_retries
 
 DEFAULT_BATCH_SIZE = 1000
+ENGINES = ("process", "dask")
 
 
 class ScanError(Exception):
@@ -30,11 +53,14 @@ class ScanError(Exception):
 class ScanResult:
     store: Path
     scanned: int  # rows written by this run
-    unchanged: int  # files skipped because size, mtime and split were unchanged
+    unchanged: int  # entries skipped because size, mtime (or a shard's version) and split held
     removed: int  # rows dropped for files that no longer exist
     errors: int  # rows written by this run whose `error` is set
     elapsed_s: float
     interrupted: bool = False
+    units: int = 0  # units of work (batches, shards) completed by this run
+    requests: int = 0  # requests to remote stores made by the units (retries included)
+    fetched_bytes: int = 0  # bytes received from remote stores by the units
 
 
 class ScanInterrupted(Exception):
@@ -44,25 +70,10 @@ class ScanInterrupted(Exception):
 
 
 @dataclass(frozen=True)
-class _Item:
-    entry: Entry
-    root: str
-    split: str
-
-
-@dataclass(frozen=True)
-class _Batch:
-    items: tuple[_Item, ...]
-    part: str
-    limits: ReadLimits
-
-
-@dataclass(frozen=True)
-class _BatchDone:
-    rows: int
-    errors: int
-    part: str
-    paths: tuple[str, ...]
+class _Root:
+    arg: str  # as given, normalised (no trailing slash)
+    kind: str  # "local", "url" or "list"
+    split: str | None  # None: decided when the root is listed (URLs)
 
 
 @dataclass
@@ -70,28 +81,151 @@ class _Plan:
     """Decides, entry by entry, what must be read; remembers what it saw for deletions."""
 
     index: StoreIndex
+    done_parts: set[str]
+    shards: bool
+    storage_options: dict
     unchanged: int = 0
     seen_known: set[str] = field(default_factory=set)
     walk_complete: bool = False
+    _members: dict[str, list[str]] | None = None
 
-    def items(self, roots: Sequence[tuple[str, str]]) -> Iterator[tuple[_Item, bool]]:
-        """Yield (item, replaces an existing row)."""
-        known = self.index.entries
-        for root, split in roots:
-            for entry in walk(root):
-                previous = known.get(entry.path)
-                if previous is None:
-                    yield _Item(entry, root, split), False
-                    continue
-                self.seen_known.add(entry.path)
-                if entry.error is None and _unchanged(entry.fs_path, previous, split):
-                    self.unchanged += 1
-                    continue
-                yield _Item(entry, root, split), True
+    # Each yielded thing is either a Shard with the paths of the rows it replaces, or a
+    # batchable item: (bucket key, item, replaces an existing row, filesystem spec or None).
+    def things(self, roots: Sequence[_Root]) -> Iterator[tuple]:
+        for root in roots:
+            if root.kind == "local":
+                yield from self._local(root)
+            elif root.kind == "url":
+                yield from self._url(root)
+            else:
+                yield from self._list(root)
         self.walk_complete = True
 
-    def deleted(self, roots: Sequence[tuple[str, str]]) -> set[str]:
-        scanned_roots = {root for root, _ in roots}
+    # -- sources of entries ------------------------------------------------------------
+    def _local(self, root: _Root) -> Iterator[tuple]:
+        for entry in walk(root.arg):
+            yield from self._local_entry(entry, root.arg, root.split)
+
+    def _local_entry(self, entry: Entry, root: str, split: str) -> Iterator[tuple]:
+        kind = container_kind(entry.path) if self.shards and entry.error is None else None
+        if kind is not None:
+            try:
+                st = os.stat(entry.fs_path)
+            except OSError:
+                st = None  # gets a row saying why, as a file
+            if st is not None and stat.S_ISREG(st.st_mode):
+                shard = Shard(
+                    kind, entry.fs_path, entry.path, root, split, st.st_size, str(st.st_mtime_ns)
+                )
+                yield from self._shard(shard)
+                return
+        previous = self.index.entries.get(entry.path)
+        if previous is None:
+            yield ("local", LocalItem(entry, root, split), False, None)
+            return
+        self.seen_known.add(entry.path)
+        if entry.error is None and _unchanged_local(entry.fs_path, previous, split):
+            self.unchanged += 1
+            return
+        yield ("local", LocalItem(entry, root, split), True, None)
+
+    def _url(self, root: _Root) -> Iterator[tuple]:
+        try:
+            spec, fs, fs_path = resolve_url(root.arg, self.storage_options)
+        except (ImportError, ValueError) as exc:
+            raise ScanError(f"cannot read {root.arg}: {exc}") from None
+        try:
+            is_dir, entries = call_with_retries(lambda: list_url(fs, fs_path, root.arg))
+        except FileNotFoundError:
+            # As for a local path that does not exist: a row that says so.
+            is_dir, entries = False, iter([RemoteEntry(fs_path, root.arg, None, None, None)])
+        except Exception as exc:
+            raise ScanError(f"cannot list {root.arg}: {type(exc).__name__}: {exc}") from None
+        split = root.split or url_split(root.arg, is_dir)
+        try:
+            for entry in entries:
+                yield from self._remote_entry(entry, spec, root.arg, split)
+        except (ScanError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise ScanError(f"cannot list {root.arg}: {type(exc).__name__}: {exc}") from None
+
+    def _remote_entry(self, entry: RemoteEntry, spec: FsSpec, root: str, split: str):
+        kind = container_kind(entry.path) if self.shards else None
+        if kind is not None:
+            shard = Shard(
+                kind, entry.fs_path, entry.path, root, split, entry.size, entry.version, spec
+            )
+            yield from self._shard(shard)
+            return
+        key = ("object", spec.protocol)
+        previous = self.index.entries.get(entry.path)
+        if previous is None:
+            yield (key, ObjectItem(entry, root, split), False, spec)
+            return
+        self.seen_known.add(entry.path)
+        size, mtime, old_split = previous[0], previous[1], previous[2]
+        if entry.size is None:
+            # A list line without a size: objects are normally written once; give sizes (and
+            # mtimes) in the list to have changes detected.
+            same = size is not None
+        else:
+            same = size == entry.size and (entry.mtime_ns is None or mtime == entry.mtime_ns)
+        if same and old_split == split:
+            self.unchanged += 1
+            return
+        yield (key, ObjectItem(entry, root, split), True, spec)
+
+    def _list(self, root: _Root) -> Iterator[tuple]:
+        split = root.split
+        assert split is not None
+        specs: dict[str, tuple[FsSpec, object]] = {}
+        for target, size, mtime_ns in read_list_file(root.arg):
+            if not is_url(target):
+                entry = Entry(target, display_path(target))
+                yield from self._local_entry(entry, root.arg, split)
+                continue
+            protocol = target.split("://", 1)[0]
+            if protocol not in specs:
+                try:
+                    spec, fs, _ = resolve_url(target, self.storage_options)
+                except (ImportError, ValueError) as exc:
+                    raise ScanError(f"cannot read {target}: {exc}") from None
+                specs[protocol] = (spec, fs)
+            spec, fs = specs[protocol]
+            fs_path = fs._strip_protocol(target)
+            version = None if mtime_ns is None else f"mtime:{mtime_ns}"
+            entry = RemoteEntry(fs_path, target, size, mtime_ns, version)
+            if self.shards and container_kind(target) and (size is None or version is None):
+                entry = _with_info(fs, entry)
+            yield from self._remote_entry(entry, spec, root.arg, split)
+
+    # -- shards --------------------------------------------------------------------------
+    def _shard(self, shard: Shard) -> Iterator[tuple]:
+        old = self._shard_rows(shard.path)
+        self.seen_known.update(old)
+        if done_part_name(shard) in self.done_parts:
+            self.unchanged += len(old)
+            return
+        yield (shard, old)
+
+    def _shard_rows(self, shard_path: str) -> list[str]:
+        """Paths of the rows a shard has in the store: its members, and a row for the shard
+        itself (an error, or the shard scanned as a plain file with shards off)."""
+        if self._members is None:
+            members: dict[str, list[str]] = defaultdict(list)
+            for path in self.index.entries:
+                shard = shard_of(path)
+                if shard is not None:
+                    members[shard].append(path)
+            self._members = members
+        rows = list(self._members.get(shard_path, ()))
+        if shard_path in self.index.entries:
+            rows.append(shard_path)
+        return rows
+
+    def deleted(self, roots: Sequence[_Root]) -> set[str]:
+        scanned_roots = {root.arg for root in roots}
         return {
             path
             for path, (_, _, _, _, root) in self.index.entries.items()
@@ -99,7 +233,7 @@ class _Plan:
         }
 
 
-def _unchanged(fs_path: str, previous: tuple, split: str) -> bool:
+def _unchanged_local(fs_path: str, previous: tuple, split: str) -> bool:
     size, mtime, old_split = previous[0], previous[1], previous[2]
     try:
         st = os.stat(fs_path)
@@ -108,51 +242,72 @@ def _unchanged(fs_path: str, previous: tuple, split: str) -> bool:
     return st.st_size == size and st.st_mtime_ns == mtime and split == old_split
 
 
-def audit_batch(batch: _Batch) -> _BatchDone:
-    """Worker: audit every item and write the rows as one part. Never raises for a file."""
-    scanned_at = datetime.now(timezone.utc)
-    rows = []
-    for item in batch.items:
-        entry = item.entry
-        if entry.error is not None:
-            row = new_row(entry.path, item.split, item.root, scanned_at)
-            row["entry_type"], row["error"] = "directory", entry.error
-        else:
-            try:
-                row = audit_local_file(
-                    entry.fs_path,
-                    entry.path,
-                    item.split,
-                    item.root,
-                    scanned_at,
-                    batch.limits,
-                    known_regular=entry.regular,
-                )
-            except Exception as exc:  # a parser bug must cost one row's detail, not the scan
-                row = new_row(entry.path, item.split, item.root, scanned_at)
-                row["entry_type"] = "file"
-                row["error"] = f"internal error: {type(exc).__name__}: {exc}"
-        rows.append(row)
-    write_part_atomically(rows_to_table(rows), Path(batch.part))
-    return _BatchDone(
-        rows=len(rows),
-        errors=sum(r["error"] is not None for r in rows),
-        part=batch.part,
-        paths=tuple(r["path"] for r in rows),
+def _with_info(fs, entry: RemoteEntry) -> RemoteEntry:
+    from jpegaudit.sources.remote import info_mtime_ns, info_version
+
+    try:
+        info = fs.info(entry.fs_path)
+    except Exception:
+        return entry  # the unit reports the problem as a row
+    return RemoteEntry(
+        entry.fs_path, entry.path, int(info["size"]), info_mtime_ns(info), info_version(info)
     )
 
 
+def url_split(url: str, is_dir: bool) -> str:
+    """`s3://bucket/imagenet/train` (a prefix) gives `train`; an object gives its prefix's
+    last component, as a local file gives its folder's name."""
+    path = url.split("://", 1)[1].rstrip("/")
+    parts = [p for p in path.split("/") if p]
+    if not is_dir:
+        parts = parts[:-1]
+    return parts[-1] if parts else "root"
+
+
+def read_list_file(list_path: str) -> Iterator[tuple[str, int | None, int | None]]:
+    """Lines of `--from-list`: `PATH_OR_URL[<TAB>SIZE[<TAB>MTIME_NS]]`; blank lines and lines
+    starting with `#` are skipped. A line whose second field is not a number is all path."""
+    with open(list_path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            size = mtime = None
+            if len(fields) > 1:
+                try:
+                    size = int(fields[1])
+                    mtime = int(fields[2]) if len(fields) > 2 and fields[2] else None
+                except ValueError:
+                    fields, size, mtime = [line], None, None
+            yield fields[0], size, mtime
+
+
+def _list_split(list_path: str) -> str:
+    """`--from-list train.txt` gives split `train`."""
+    name = os.path.basename(list_path)
+    for suffix in (".txt", ".tsv", ".lst", ".list", ".csv"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or "root"
+    return name or "root"
+
+
 def _ignore_sigint() -> None:
-    # Workers finish their batch on Ctrl-C; the main process stops handing out new ones.
+    # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _check_roots(paths: Sequence[str]) -> None:
-    real = [os.path.realpath(p) for p in paths]
-    for i, a in enumerate(real):
-        for j, b in enumerate(real):
+def _check_roots(roots: Sequence[_Root]) -> None:
+    keyed = []
+    for root in roots:
+        if root.kind == "local":
+            keyed.append((root.arg, os.path.realpath(root.arg)))
+        elif root.kind == "url":
+            keyed.append((root.arg, root.arg))
+    for i, (given_a, a) in enumerate(keyed):
+        for j, (given_b, b) in enumerate(keyed):
             if i != j and (a == b or b.startswith(a.rstrip("/") + "/")):
-                raise ScanError(f"paths overlap: {paths[j]!r} is inside {paths[i]!r}")
+                raise ScanError(f"paths overlap: {given_b!r} is inside {given_a!r}")
 
 
 def run_scan(
@@ -164,67 +319,129 @@ def run_scan(
     progress: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     limits: ReadLimits = DEFAULT_LIMITS,
+    from_list: Sequence[str | os.PathLike] = (),
+    engine: str = "process",
+    scheduler: str | None = None,
+    storage_options: dict | None = None,
+    shards: bool = True,
+    remote: RemoteOptions = DEFAULT_REMOTE,
 ) -> ScanResult:
     started = time.perf_counter()
-    if not paths:
-        raise ScanError("nothing to scan: give at least one path")
-    roots_given = [normalize_root(os.fspath(p)) for p in paths]
-    _check_roots(roots_given)
-    roots = [(r, split or default_split(r)) for r in roots_given]
+    if not paths and not from_list:
+        raise ScanError("nothing to scan: give at least one path or --from-list")
+    if engine not in ENGINES:
+        raise ScanError(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
+    if batch_size < 1:
+        raise ScanError("batch size must be at least 1")
+    roots: list[_Root] = []
+    for p in paths:
+        arg = os.fspath(p)
+        if is_url(arg):
+            roots.append(_Root(arg.rstrip("/") or arg, "url", split))
+        else:
+            local = normalize_root(arg)
+            roots.append(_Root(local, "local", split or default_split(local)))
+    for p in from_list:
+        list_path = normalize_root(os.fspath(p))
+        if not os.path.isfile(list_path):
+            raise ScanError(f"list file {list_path!r} does not exist")
+        roots.append(_Root(list_path, "list", split or _list_split(list_path)))
+    _check_roots(roots)
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
     scan_store = ScanStore(store)
     scan_store.open_for_writing()
     try:
-        return _run(scan_store, roots, jobs, progress, batch_size, limits, started)
+        settings = _Settings(
+            jobs,
+            progress,
+            batch_size,
+            limits,
+            engine,
+            scheduler,
+            dict(storage_options or {}),
+            shards,
+            remote,
+        )
+        return _run(scan_store, roots, settings, started)
     finally:
         scan_store.close()
 
 
-def _run(store, roots, jobs, progress, batch_size, limits, started) -> ScanResult:
+@dataclass(frozen=True)
+class _Settings:
+    jobs: int
+    progress: bool
+    batch_size: int
+    limits: ReadLimits
+    engine: str
+    scheduler: str | None
+    storage_options: dict
+    shards: bool
+    remote: RemoteOptions
+
+
+def _run(store: ScanStore, roots: Sequence[_Root], s: _Settings, started: float) -> ScanResult:
     index = store.load_index()
-    plan = _Plan(index)
-    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    seq = 0
-    new_items: list[_Item] = []
-    changed_items: list[_Item] = []
+    done_parts = {p.name for p in store.part_files()}
+    plan = _Plan(index, done_parts, s.shards, s.storage_options)
     pending_parts: list[Path] = []
     replaced: set[str] = set()
-    totals = {"rows": 0, "errors": 0}
-    bar = _progress_bar(progress)
+    drops_when_done: dict[str, list[str]] = {}  # part name (as planned) -> rows it replaces
+    totals = defaultdict(int)
+    bar = _progress_bar(s.progress)
+    store_dir = str(store.root)
 
-    def make_batch(items: list[_Item], pending: bool) -> _Batch:
-        nonlocal seq
-        seq += 1
-        part = store.part_path(run_id, seq, pending)
-        return _Batch(tuple(items), str(part), limits)
+    def work(unit, pending: bool) -> Work:
+        return Work(unit, store_dir, pending, s.limits, s.remote)
 
-    def batches() -> Iterator[tuple[_Batch, bool]]:
-        for item, replaces in plan.items(roots):
-            bucket = changed_items if replaces else new_items
+    def works() -> Iterator[Work]:
+        buckets: dict[tuple, list] = defaultdict(list)
+        specs: dict[tuple, FsSpec] = {}
+        for thing in plan.things(roots):
+            if isinstance(thing[0], Shard):
+                shard, old = thing
+                w = work(shard, bool(old))
+                if old:
+                    drops_when_done[shard.digest()] = old
+                yield w
+                continue
+            kind, item, replaces, spec = thing
+            key = (kind, replaces)
+            if spec is not None:
+                specs[key] = spec
+            bucket = buckets[key]
             bucket.append(item)
-            if len(bucket) >= batch_size:
-                yield make_batch(bucket, replaces), replaces
+            if len(bucket) >= s.batch_size:
+                yield work(_batch(key, bucket, specs), replaces)
                 bucket.clear()
-        for bucket, replaces in ((new_items, False), (changed_items, True)):
+        for key, bucket in buckets.items():
             if bucket:
-                yield make_batch(bucket, replaces), replaces
+                yield work(_batch(key, bucket, specs), key[1])
 
-    def record(done: _BatchDone, pending: bool) -> None:
+    def record(done: UnitDone) -> None:
         totals["rows"] += done.rows
         totals["errors"] += done.errors
-        if pending:
-            pending_parts.append(Path(done.part))
+        totals["units"] += 1
+        totals["requests"] += done.requests
+        totals["fetched_bytes"] += done.fetched_bytes
+        if done.pending:
+            pending_parts.append(store.root / done.part)
             replaced.update(done.paths)
+            replaced.update(drops_when_done.pop(done.unit_key, ()))
         if bar is not None:
             bar.update(done.rows)
 
     interrupted = False
     try:
-        if jobs == 1:
-            for batch, pending in batches():
-                record(audit_batch(batch), pending)
+        if s.engine == "dask":
+            from jpegaudit.scanner.dask_engine import run_dask
+
+            run_dask(works(), record, store.root, s.jobs, s.scheduler)
+        elif s.jobs == 1:
+            for w in works():
+                record(audit_unit(w))
         else:
-            _run_pool(batches(), jobs, record)
+            _run_pool(works(), s.jobs, record)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -245,32 +462,42 @@ def _run(store, roots, jobs, progress, batch_size, limits, started) -> ScanResul
         errors=totals["errors"],
         elapsed_s=time.perf_counter() - started,
         interrupted=interrupted,
+        units=totals["units"],
+        requests=totals["requests"],
+        fetched_bytes=totals["fetched_bytes"],
     )
     if interrupted:
         raise ScanInterrupted(result)
     return result
 
 
-def _run_pool(batches: Iterator[tuple[_Batch, bool]], jobs: int, record) -> None:
-    in_flight: dict[Future, bool] = {}
+def _batch(key: tuple, items: list, specs: dict[tuple, FsSpec]):
+    if key[0] == "local":
+        return FileBatch(tuple(items))
+    return ObjectBatch(specs[key], tuple(items))
+
+
+def _run_pool(works: Iterator[Work], jobs: int, record: Callable[[UnitDone], None]) -> None:
+    in_flight: set[Future] = set()
     with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as pool:
         try:
-            for batch, pending in batches:
-                in_flight[pool.submit(audit_batch, batch)] = pending
+            for w in works:
+                in_flight.add(pool.submit(audit_unit, w))
                 if len(in_flight) >= 2 * jobs:
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                     for f in done:
-                        record(f.result(), in_flight.pop(f))
+                        record(f.result())
             for f in list(in_flight):
-                record(f.result(), in_flight.pop(f))
+                in_flight.discard(f)
+                record(f.result())
         except KeyboardInterrupt:
-            # Keep what is running (workers ignore SIGINT and finish their batch), drop the rest.
+            # Keep what is running (workers ignore SIGINT and finish their unit), drop the rest.
             for f in in_flight:
                 f.cancel()
-            for f in list(in_flight):
+            for f in in_flight:
                 if not f.cancelled():
                     try:
-                        record(f.result(), in_flight[f])
+                        record(f.result())
                     except Exception:
                         pass
             raise

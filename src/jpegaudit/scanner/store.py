@@ -60,6 +60,17 @@ def write_part_atomically(table: pa.Table, final_path: Path) -> None:
         raise
 
 
+def write_part_bytes_atomically(data: bytes, final_path: Path) -> None:
+    """A part serialised elsewhere (a Dask worker): same temporary-name-then-rename rule."""
+    tmp = final_path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, final_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 @dataclass
 class StoreIndex:
     """What the store already holds: per path, (bytes, mtime_ns, split, part file name, root)."""

@@ -7,6 +7,7 @@ import os
 import stat
 
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, audit_bytes, new_row
+from jpegaudit.sources.retry import ReadFailed
 
 _SPECIAL_TYPES = (
     (stat.S_ISFIFO, "fifo"),
@@ -84,3 +85,30 @@ def audit_local_file(
         return row
     finally:
         os.close(fd)
+
+
+class LocalShardFile:
+    """A local shard opened once: a buffered file object for tarfile/zipfile to walk the
+    archive with, and `read_at` (pread on the same descriptor, which leaves the file object's
+    position alone) for the members' bytes. Read errors become ReadFailed."""
+
+    def __init__(self, fs_path: str) -> None:
+        self.fileobj = open(fs_path, "rb")  # noqa: SIM115 (closed by close())
+        st = os.fstat(self.fileobj.fileno())
+        self.size = st.st_size
+        self.mtime_ns = st.st_mtime_ns
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        try:
+            return os.pread(self.fileobj.fileno(), n, offset)
+        except OSError as exc:
+            raise ReadFailed(f"read error: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        self.fileobj.close()
+
+    def __enter__(self) -> LocalShardFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
