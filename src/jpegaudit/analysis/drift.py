@@ -86,12 +86,13 @@ def _is_jpeg(df: pd.DataFrame) -> pd.Series:
 
 def _orientation(df: pd.DataFrame) -> pd.Series:
     # A JPEG without an EXIF orientation displays as stored: that is a value ("none"), not a gap.
-    values = _numeric(_column(df, "orientation"))
-    out = pd.Series(pd.NA, index=df.index, dtype="object")
-    has = values.notna()
-    out[has] = values[has].astype("int64").astype(str)
-    out[_is_jpeg(df) & ~has] = "none"
-    return out
+    values = _numeric(_column(df, "orientation")).to_numpy()
+    codes = np.full(len(values), -1, dtype=np.int64)
+    has = np.isfinite(values) & (values >= 1) & (values <= 8)
+    codes[has] = values[has].astype(np.int64)
+    codes[_is_jpeg(df).to_numpy(bool) & ~np.isfinite(values)] = 0
+    labels = ["none", *[str(i) for i in range(1, 9)]]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels), index=df.index)
 
 
 def _error(df: pd.DataFrame) -> pd.Series:
@@ -99,8 +100,10 @@ def _error(df: pd.DataFrame) -> pd.Series:
 
 
 def _trailing_data(df: pd.DataFrame) -> pd.Series:
-    trailing = _numeric(_column(df, "trailing_bytes"))
-    return (trailing > 0).where(trailing.notna(), other=pd.NA)
+    trailing = _numeric(_column(df, "trailing_bytes")).to_numpy()
+    known = np.isfinite(trailing)
+    values = pd.arrays.BooleanArray(np.where(known, trailing > 0, False), ~known)
+    return pd.Series(values, index=df.index)
 
 
 def _pixels(df: pd.DataFrame) -> pd.Series:
@@ -252,28 +255,34 @@ def _label(value: object) -> str:
 def _compare_categorical(
     values: pd.Series, mask_a: np.ndarray, mask_b: np.ndarray, metric: CategoricalMetric
 ) -> tuple[float, int, int, str]:
-    counts_a = values[mask_a].dropna().astype("object").map(_label).value_counts()
-    counts_b = values[mask_b].dropna().astype("object").map(_label).value_counts()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = np.asarray(codes)
+    # Count per distinct value, then merge values that print the same (6 and 6.0).
+    labels = [_label(u) for u in uniques]
+    merged = sorted(set(labels))
+    index = np.array([merged.index(label) for label in labels] + [-1], dtype=np.int64)
+    label_codes = index[codes]  # a null code (-1) picks the trailing -1
+    valid = label_codes >= 0
+    counts_a = np.bincount(label_codes[mask_a & valid], minlength=len(merged))
+    counts_b = np.bincount(label_codes[mask_b & valid], minlength=len(merged))
     n_a, n_b = int(counts_a.sum()), int(counts_b.sum())
     if n_a == 0 or n_b == 0:
-        return (
-            float("nan"),
-            n_a,
-            n_b,
-            "no values in "
-            + ("both splits" if n_a == n_b else ("split a" if n_a == 0 else "split b")),
-        )
-    shares = pd.concat([counts_a / n_a, counts_b / n_b], axis=1, keys=["a", "b"]).fillna(0.0)
-    p, q = shares["a"].to_numpy(), shares["b"].to_numpy()
+        return float("nan"), n_a, n_b, _no_values(n_a, n_b)
+    p, q = counts_a / n_a, counts_b / n_b
     dist = (
         total_variation_distance(p, q)
         if metric == "total_variation"
         else (jensen_shannon_distance(p, q))
     )
-    moved = (shares["b"] - shares["a"]).abs()
-    top = moved.idxmax()
-    detail = f"{top}: {shares.at[top, 'a']:.1%} -> {shares.at[top, 'b']:.1%}"
+    top = int(np.argmax(np.abs(q - p)))  # ties: the first label in sorted order
+    detail = f"{merged[top]}: {p[top]:.1%} -> {q[top]:.1%}"
     return dist, n_a, n_b, detail
+
+
+def _no_values(n_a: int, n_b: int) -> str:
+    return "no values in " + (
+        "both splits" if n_a == n_b == 0 else ("split a" if n_a == 0 else "split b")
+    )
 
 
 def _fmt_number(x: float) -> str:
@@ -292,13 +301,7 @@ def _compare_numeric(
     a = raw[mask_a & finite]
     b = raw[mask_b & finite]
     if len(a) == 0 or len(b) == 0:
-        return (
-            float("nan"),
-            len(a),
-            len(b),
-            "no values in "
-            + ("both splits" if len(a) == len(b) else ("split a" if len(a) == 0 else "split b")),
-        )
+        return float("nan"), len(a), len(b), _no_values(len(a), len(b))
     dist = wasserstein_1d(np.log2(a), np.log2(b)) if log2 else wasserstein_1d(a, b)
     detail = f"median {_fmt_number(np.median(a))} -> {_fmt_number(np.median(b))}"
     return dist, len(a), len(b), detail
