@@ -302,16 +302,19 @@ def test_libjpeg_reference_image_truncated_at_every_offset_is_reported_truncated
 # Regressions: minimal inputs for bugs found by fuzzing and by review (docs/fuzzing.md)
 
 
-def test_header_cache_does_not_confuse_files_whose_headers_differ_after_fill_bytes():
-    # Found reading audit.py: the cache key hops segment lengths and takes the fill bytes FF FF
-    # for a marker with a length, so it ends at an "SOS" that the parser reads as part of a COM.
-    # Two files equal up to there but with different tables after it shared one cache entry.
+@pytest.mark.parametrize("odd_marker", [b"\xff\xff", b"\xff\xd0"], ids=["fill", "rst0"])
+def test_header_cache_does_not_confuse_files_whose_headers_differ_after_odd_markers(odd_marker):
+    # Found reading audit.py: the cache key hops segment lengths and takes fill bytes FF FF, or
+    # a stray RSTn, for a marker with a length, so it ends at an "SOS" that the parser reads as
+    # part of a COM. Two files equal up to there but with different tables after it shared one
+    # cache entry: the second file was reported with the first file's tables.
     gray = ((1, 1, 1, 0),)
     prefix = jb.SOI + jb.dqt((0, [16] * 64)) + jb.sof(components=gray) + jb.std_dht()
     fake_sos = jb.sos([1])
     com_length = 2 + len(fake_sos) + 20
-    # Parser: FF, fill FF, FF00 stuffing, 1 junk byte (3 extraneous), then a COM hiding fake_sos.
-    trick = b"\xff\xff\x00\x06" + b"\xff\xfe" + bytes([0, com_length]) + fake_sos + b"c" * 20
+    # Parser: the odd marker, extraneous bytes, then a COM hiding fake_sos. Length hopping: a
+    # 6-byte segment, then fake_sos.
+    trick = odd_marker + b"\x00\x06\xff\xfe" + bytes([0, com_length]) + fake_sos + b"c" * 20
     first = prefix + trick + jb.sos([1]) + b"\x12\x34" + jb.EOI
     second = prefix + trick + jb.dqt((0, [99] * 64)) + jb.sos([1]) + b"\x12\x34" + jb.EOI
     assert parse_jpeg(second).qtables[0].values == (99,) * 64
