@@ -148,6 +148,13 @@ def test_zero_chroma_factor_of_a_refused_frame_gives_the_raw_string(h, v):
     assert subsampling(frame) == (f"2x2,{h}x{v},{h}x{v}", False)
 
 
+def test_frame_without_components_does_not_raise():
+    data = jb.SOI + jb.sof(components=())
+    frame = parse_jpeg(data).frame
+    assert frame is not None and frame.components == ()
+    assert subsampling(frame) == ("", False)
+
+
 def test_sampling_factors_string_is_hxv_in_frame_order():
     assert sampling_factors(frame_of((2, 1), (1, 1), (1, 2))) == "2x1,1x1,1x2"
 

@@ -343,3 +343,16 @@ def test_audit_of_a_frame_with_zero_chroma_sampling_factors_returns_a_row():
     )
     row = audit(ZERO_CHROMA_FACTORS)
     assert row["error"] == "SOF0: bogus sampling factors 0x1 for component 2"
+
+
+SOF_WITHOUT_COMPONENTS = bytes.fromhex("ffd8" + "ffc0" + "0008" + "08" + "0010" + "0010" + "00")
+
+
+def test_audit_of_a_frame_without_components_returns_a_row():
+    # Found by review after the zero-factor crash: SOF with Nf = 0 is refused ("empty image")
+    # but kept on the header, and describe.subsampling took max() of no components (ValueError
+    # escaped audit_bytes).
+    assert parse_jpeg(SOF_WITHOUT_COMPONENTS).error == "SOF0: empty image (16x16, 0 components)"
+    row = audit(SOF_WITHOUT_COMPONENTS)
+    assert row["error"] == "SOF0: empty image (16x16, 0 components)"
+    assert row["components"] == 0
