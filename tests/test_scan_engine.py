@@ -207,3 +207,19 @@ def test_leftover_pending_and_temporary_parts_are_never_read(dataset, tmp_path):
 def test_reading_a_missing_store_is_an_error(tmp_path):
     with pytest.raises(StoreError):
         read_store(tmp_path / "nope")
+
+
+def test_a_store_inside_the_scanned_folder_is_not_scanned(dataset):
+    store = dataset / "audit"
+    scan(dataset, store, jobs=1)
+    again = scan(dataset, store, jobs=1)
+    df = read_store(store)
+    assert len(df) == 5 and not df["path"].str.contains("audit").any()
+    assert again.unchanged == 5
+
+
+def test_walker_store_marker_is_the_store_metadata_file():
+    from jpegaudit.scanner.store import METADATA_FILE
+    from jpegaudit.scanner.walk import STORE_MARKER
+
+    assert STORE_MARKER == METADATA_FILE

@@ -40,7 +40,7 @@ def audit_bytes(
     """Fill `row` (which already has the identity columns) from the entry's content."""
     head = read_at(0, min(size, limits.head_bytes)) if size else b""
     read_bytes = len(head)
-    if len(head) < min(size, SNIFF_BYTES):
+    if len(head) < min(size, limits.head_bytes):
         # The file shrank between stat and read: judge what is there, and say so.
         size = len(head)
         row["bytes"] = size
@@ -105,6 +105,15 @@ _HEADER_CACHE_MAX = 4096
 _HEADER_CACHE_MAX_BYTES = 4096  # headers longer than this (EXIF, ICC) are rarely repeated
 
 
+# Markers followed by a length field that a plain header is made of (SOFn, DHT, DAC, DQT, DNL,
+# DRI, DHP, EXP, APPn, COM).
+_SEGMENT_CODES = (
+    frozenset(range(0xC0, 0xD0))
+    | {0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xFE}
+    | frozenset(range(0xE0, 0xF0))
+)
+
+
 def _header_end(head: bytes) -> int:
     """End offset of the first SOS segment, by hopping segment lengths; 0 if anything is unusual
     (junk between markers, fill bytes, a segment past `head`): the full parser handles those."""
@@ -117,8 +126,8 @@ def _header_end(head: bytes) -> int:
         end = pos + 2 + ((head[pos + 2] << 8) | head[pos + 3])
         if code == 0xDA:
             return end if end <= limit else 0
-        if code < 0xC0 or code in (0xD8, 0xD9) or end > limit:
-            return 0
+        if code not in _SEGMENT_CODES or end > limit:
+            return 0  # fill bytes, RSTn, TEM, SOI...: not a plain header, parse it in full
         pos = end
     return 0
 
@@ -209,8 +218,10 @@ def _fill_header_columns(row: dict, h: JpegHeader) -> None:
     row["photoshop"] = h.photoshop
     row["comment"] = h.comment
     frame = h.frame
-    if frame is None:
+    if frame is None or not frame.components:
         row["encoder"] = "unknown"
+        if frame is not None:
+            row["width"], row["height"], row["components"] = frame.width, frame.height, 0
         return
     row["width"] = frame.width
     row["height"] = frame.height

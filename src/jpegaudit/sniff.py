@@ -41,8 +41,10 @@ def sniff_format(head: bytes) -> str:
         return "gif"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if head[:2] == b"BM" and len(head) >= 14:
-        return "bmp"
+    if head[:2] == b"BM" and len(head) >= 18 and head[6:10] == b"\0\0\0\0":
+        # reserved fields are zero and the DIB header has one of its known sizes
+        if int.from_bytes(head[14:18], "little") in (12, 16, 40, 52, 56, 64, 108, 124):
+            return "bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
     if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
@@ -74,6 +76,7 @@ def _looks_like_text(head: bytes) -> bool:
         decoded = decoder.decode(head, final=len(head) < SNIFF_BYTES)
     except UnicodeDecodeError:
         return False
+    decoded = decoded.removeprefix("\ufeff")  # a byte-order mark starts many text files
     return bool(decoded) and all(c.isprintable() or c in "\t\r\n\f" for c in decoded)
 
 

@@ -25,8 +25,13 @@ def subsampling(frame: Frame) -> tuple[str, bool]:
     """(scheme, chroma factors differ). Named only when every chroma component has the same,
     whole ratio to the largest factors; otherwise the raw factor string."""
     comps = frame.components
+    if not comps:
+        return "", False
     if len(comps) == 1:
         return "gray", False
+    if any(c.h == 0 or c.v == 0 for c in comps):  # a refused frame: name nothing
+        chroma = comps[1:3]
+        return sampling_factors(frame), len({(c.h, c.v) for c in chroma}) > 1
     chroma = comps[1:3] if len(comps) in (3, 4) else comps[1:]
     differ = len({(c.h, c.v) for c in chroma}) > 1
     if len({(c.h, c.v) for c in comps}) == 1:

@@ -361,18 +361,22 @@ def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...]
         i += 1
         count = min(64, (end - i) // width)
         if count < 64:
-            # libjpeg accepts a short last table and fills the rest with 1 (jdmarker get_dqt)
-            warnings.append(f"DQT: table {slot} has only {count} of 64 entries")
+            # libjpeg-turbo (the oracle we follow) reads 64 entries regardless and then fails
+            # with "Bogus marker length"; IJG libjpeg 9 would fill with 1s and go on.
             zigzag = list(_read_entries(payload, i, count, width)) + [1] * (64 - count)
-        else:
-            zigzag = list(_read_entries(payload, i, 64, width))
+            values = tuple(zigzag[k] for k in _NATURAL_TO_ZIGZAG)
+            tables.append(QuantTable(slot=slot, bits=16 if precision else 8, values=values))
+            return (
+                tuple(tables),
+                tuple(warnings),
+                f"DQT: table {slot} has only {count} of 64 entries",
+            )
+        zigzag = list(_read_entries(payload, i, 64, width))
         i += count * width
         values = tuple(zigzag[k] for k in _NATURAL_TO_ZIGZAG)
         if 0 in values:
             warnings.append(f"DQT: table {slot} has a zero entry")
         tables.append(QuantTable(slot=slot, bits=16 if precision else 8, values=values))
-        if count < 64:
-            break
     if i != end:
         return tuple(tables), tuple(warnings), f"DQT: {end - i} bytes left over after the tables"
     return tuple(tables), tuple(warnings), None

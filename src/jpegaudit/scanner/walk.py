@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+STORE_MARKER = "_jpegaudit.json"  # scanner/store.py METADATA_FILE; importing it would pull pyarrow
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -65,7 +67,8 @@ def walk(root: str) -> Iterator[Entry]:
             except OSError:
                 child_is_dir = False
             if child_is_dir:
-                subdirs.append(child.path)
+                if not os.path.exists(os.path.join(child.path, STORE_MARKER)):
+                    subdirs.append(child.path)  # a scan store inside the data is not data
             else:
                 try:
                     regular = child.is_file(follow_symlinks=False)
