@@ -7,7 +7,9 @@ Compared, for every JPEG that libjpeg reads: frame width and height, component c
 component's size (libjpeg's downsampled_width/height against what the header's sampling factors
 give), each component's quantization table (the first three: torchjpeg returns no more), the
 IJG qualities derived from them, the subsampling scheme the sizes imply, and truncation (the
-header scan's missing EOI against libjpeg's "Premature end of JPEG file").
+header scan's missing EOI against libjpeg's "Premature end of JPEG file"). Where the system's
+libjpeg-turbo loads (TurboJPEG reader), every coefficient torchjpeg's libjpeg 9 decoded is
+compared with libjpeg-turbo's too, with their sizes and tables.
 
 Files torchjpeg must not be given (see torchjpeg_reader.check_readable) and files libjpeg cannot
 read are listed separately, with the header scan's verdict beside libjpeg's.
@@ -78,6 +80,38 @@ def compare(
     return found
 
 
+def compare_readers(path: str, theirs) -> tuple[list[tuple[str, object, object]], str | None]:
+    """torchjpeg's coefficients (IJG libjpeg 9) against the libjpeg-turbo reader's: sizes,
+    tables and every coefficient. Returns (disagreements, a note when only the warning text
+    differs, or when libjpeg-turbo cannot read the file)."""
+    import numpy as np
+
+    from jpegaudit.deep import libjpeg_reader
+    from jpegaudit.deep.coefficients import CoefficientReadError
+
+    try:
+        ours = libjpeg_reader.read_coefficients(path)
+    except CoefficientReadError as exc:
+        return [], f"libjpeg-turbo cannot read it: {exc}"
+    found: list[tuple[str, object, object]] = []
+    if ours.sizes != theirs.sizes:
+        found.append(("reader sizes", ours.sizes, theirs.sizes))
+    for a, b in zip(ours.components, theirs.components, strict=False):
+        if a.qtable != b.qtable:
+            found.append((f"reader qtable[{a.index}]", a.qtable, b.qtable))
+        if a.blocks.shape != b.blocks.shape:
+            found.append((f"reader blocks[{a.index}]", a.blocks.shape, b.blocks.shape))
+        elif not np.array_equal(a.blocks, b.blocks):
+            differing = int(np.count_nonzero(a.blocks != b.blocks))
+            found.append((f"reader coefficients[{a.index}]", f"{differing} differ", "-"))
+    note = None
+    if (ours.warning is None) != (theirs.warning is None):
+        found.append(("reader warning", ours.warning, theirs.warning))
+    elif ours.warning != theirs.warning:
+        note = f"warning text: libjpeg-turbo {ours.warning!r}, libjpeg 9 {theirs.warning!r}"
+    return found, note
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", default=[str(DEFAULT_CORPORA)])
@@ -104,8 +138,12 @@ def main() -> int:
         print(f"no files under {args.paths}", file=sys.stderr)
         return 2
 
+    from jpegaudit.deep import libjpeg_reader
+
+    with_turbo = libjpeg_reader.available()
     started = time.perf_counter()
     compared, disagreements, refused, unreadable, not_jpeg = [], [], [], [], []
+    notes: list[tuple[str, str]] = []
     for path in files:
         header = audit_file(path)
         if header["format"] != "jpeg":
@@ -118,7 +156,13 @@ def main() -> int:
             continue
         compared.append(path)
         libjpeg = libjpeg_columns(coefficients, header)
-        for field, ours, theirs in compare(path, header, libjpeg, coefficients):
+        found = compare(path, header, libjpeg, coefficients)
+        if with_turbo:
+            between, note = compare_readers(path, coefficients)
+            found += between
+            if note:
+                notes.append((path, note))
+        for field, ours, theirs in found:
             disagreements.append((path, field, ours, theirs))
     elapsed = time.perf_counter() - started
 
@@ -132,15 +176,22 @@ def main() -> int:
             "libjpeg_errors": [dict(zip(("path", "libjpeg", "header_error"), u, strict=True))
                                for u in unreadable],
             "not_jpeg": [dict(zip(("path", "format"), n, strict=True)) for n in not_jpeg],
+            "notes": [dict(zip(("path", "note"), n, strict=True)) for n in notes],
         }, indent=2, default=str))  # fmt: skip
         return 1 if disagreements else 0
 
     print(f"{len(files)} files: {len(compared)} read by libjpeg (torchjpeg) and compared, "
           f"{len(unreadable)} libjpeg cannot read, {len(refused)} not given to torchjpeg, "
           f"{len(not_jpeg)} not JPEG; {elapsed:.1f} s")  # fmt: skip
+    if with_turbo:
+        print("coefficients also compared with the system's libjpeg-turbo (TurboJPEG reader)")
     print(f"\ndisagreements on files libjpeg reads: {len(disagreements)}")
     for path, field, ours, theirs in disagreements:
         print(f"  {path}: {field}: header {ours!r} != libjpeg {theirs!r}")
+    if notes:
+        print("\nnotes (not disagreements: the two libjpegs differ, not the scan):")
+        for path, note in notes:
+            print(f"  {path}: {note}")
     if unreadable:
         print("\nlibjpeg cannot read (header scan's verdict beside it):")
         for path, problem, header_error in unreadable:

@@ -10,7 +10,8 @@ and second quality q2, it writes:
   shifted  as aligned (pillow) but cropped by 4 pixels left and top between the two: the 8x8
            grids no longer line up
   resized  as aligned (pillow) but scaled by 0.9 between the two
-reads the coefficients through libjpeg (torchjpeg: run it in the torchjpeg environment), runs
+reads the coefficients through libjpeg (--reader: libjpeg-turbo, the default where the system
+has libturbojpeg, or torchjpeg in its environment), runs
 `estimate_double_compression` on the luma component and prints Markdown tables: detection rate
 per (q1, q2), false positives per q2, mean absolute error of the estimated q1.
 
@@ -134,10 +135,11 @@ def make(image: Image.Image, case: str, q1: int | None, q2: int) -> bytes:
 
 
 def run_source(job) -> list[tuple]:
-    from jpegaudit.deep import torchjpeg_reader
+    from jpegaudit.deep.backend import READERS
     from jpegaudit.deep.double import estimate_double_compression
 
-    index, image, cases, q1s, q2s = job
+    index, image, cases, q1s, q2s, reader = job
+    read_coefficients = READERS[reader].read_coefficients
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "x.jpg")
@@ -145,7 +147,7 @@ def run_source(job) -> list[tuple]:
             for q2 in q2s:
                 for q1 in [None] if case.startswith("single") else q1s:
                     Path(path).write_bytes(make(image, case, q1, q2))
-                    coefficients = torchjpeg_reader.read_coefficients(path)
+                    coefficients = read_coefficients(path)
                     luma = coefficients.components[0]
                     started = time.perf_counter()
                     estimate = estimate_double_compression(luma.blocks, luma.qtable)
@@ -175,7 +177,13 @@ def main() -> int:
     parser.add_argument("--sources", choices=["corpora", "synthetic"], default="corpora")
     parser.add_argument("--limit", type=int, default=None, help="at most this many sources")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--reader", default=None, help="libjpeg-turbo or torchjpeg (default: first that loads)"
+    )
     args = parser.parse_args()
+    from jpegaudit.deep.backend import default_reader
+
+    reader = args.reader or default_reader()
     q1s = [int(q) for q in args.q1.split(",")]
     q2s = [int(q) for q in args.q2.split(",")]
     cases = args.cases.split(",")
@@ -187,7 +195,7 @@ def main() -> int:
         print("no source images", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    jobs = [(i, im, cases, q1s, q2s) for i, im in enumerate(sources)]
+    jobs = [(i, im, cases, q1s, q2s, reader) for i, im in enumerate(sources)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = [r for chunk in pool.map(run_source, jobs) for r in chunk]
     wall = time.perf_counter() - started
@@ -199,8 +207,8 @@ def main() -> int:
         if detected and q1 is not None:
             errors[(case, q1, q2)].append(abs(first - q1))
     n = len(sources)
-    print(f"# Double-compression detection: {n} {args.sources} sources, "
-          f"{len(results)} files, {wall:.0f} s on {args.jobs} processes")  # fmt: skip
+    print(f"# Double-compression detection: {n} {args.sources} sources, {len(results)} files, "
+          f"{wall:.0f} s on {args.jobs} processes, coefficients read by {reader}")  # fmt: skip
     estimator_ms = 1000 * np.mean([r[6] for r in results])
     print(f"\nestimator time: {estimator_ms:.1f} ms per file (coefficients already read)")
     singles = [c for c in cases if c.startswith("single")]

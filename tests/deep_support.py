@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jpegaudit.deep import torchjpeg_reader
+from jpegaudit.deep import libjpeg_reader, torchjpeg_reader
 
 TORCHJPEG = torchjpeg_reader.available()
+LIBJPEG_TURBO = libjpeg_reader.available()
+# Coefficient readers that load here: libjpeg-turbo in any environment with libturbojpeg,
+# torchjpeg in its own environment.
+READERS_HERE = [
+    name for name, ok in (("libjpeg-turbo", LIBJPEG_TURBO), ("torchjpeg", TORCHJPEG)) if ok
+]
 REQUIRE_TORCHJPEG = os.environ.get("JPEGAUDIT_REQUIRE_TORCHJPEG") == "1"
 
 if REQUIRE_TORCHJPEG and not TORCHJPEG:
@@ -23,6 +29,16 @@ if REQUIRE_TORCHJPEG and not TORCHJPEG:
 requires_torchjpeg = pytest.mark.skipif(
     not TORCHJPEG, reason="torchjpeg not installed: runs in .ci/torchjpeg.sh's environment"
 )
+requires_libjpeg_turbo = pytest.mark.skipif(
+    not LIBJPEG_TURBO, reason="libturbojpeg not found (apt-get install libturbojpeg0)"
+)
+
+
+def each_reader(test):
+    """Run `test(reader=...)` once per coefficient reader available here."""
+    if not READERS_HERE:
+        return pytest.mark.skip(reason="no coefficient reader here")(test)
+    return pytest.mark.parametrize("reader", READERS_HERE)(test)
 
 
 def natural_image(seed: int = 0, size: int = 256) -> Image.Image:

@@ -1,5 +1,5 @@
 """The core never imports torch: not on `import jpegaudit`, not in a scan, not on importing
-the deep package. Checked in a fresh interpreter, where an accidental import would show in
+the deep package, not in deep mode with the libjpeg-turbo reader. Checked in a fresh interpreter, where an accidental import would show in
 sys.modules (meaningful where torch is installed: the torchjpeg environment)."""
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import jpegaudit.deep, jpegaudit.deep.backend, jpegaudit.deep.double, jpegaudit.
 result = api.scan([sys.argv[1]], sys.argv[2], jobs=1)
 assert result.scanned == 2, result
 api.audit_file(sys.argv[1] + "/a.jpg")
+from jpegaudit.deep import backend, libjpeg_reader
+if libjpeg_reader.available():
+    assert backend.deep_columns(sys.argv[1] + "/a.jpg")["deep_blocks"] == 6  # 16x16 4:2:0: 4 + 1 + 1
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchjpeg", "torchvision"))
 print(",".join(heavy))
 """

@@ -75,7 +75,7 @@ def test_truncated_file_gives_libjpeg_premature_end_warning(tmp_path):
     from jpegaudit.deep.backend import deep_columns
 
     data = pillow_jpeg(natural_image(size=128), 90)
-    columns = deep_columns(write(tmp_path, data[: len(data) // 2]))
+    columns = deep_columns(write(tmp_path, data[: len(data) // 2]), reader="torchjpeg")
     assert columns["deep_error"] is None
     assert columns["deep_warning"] == "Premature end of JPEG file"
 
@@ -86,14 +86,16 @@ def test_corrupt_entropy_data_gives_libjpeg_corrupt_data_warning(tmp_path):
     data = bytearray(pillow_jpeg(natural_image(size=128), 90))
     middle = len(data) // 2
     data[middle : middle + 2] = b"\xff\xd3"  # an RST marker where none belongs
-    columns = deep_columns(write(tmp_path, bytes(data)))
+    columns = deep_columns(write(tmp_path, bytes(data)), reader="torchjpeg")
     assert columns["deep_warning"].startswith("Corrupt JPEG data")
 
 
 def test_clean_file_has_no_warning_and_counts_blocks(tmp_path):
     from jpegaudit.deep.backend import deep_columns
 
-    columns = deep_columns(write(tmp_path, pillow_jpeg(natural_image(size=64), 90)))
+    columns = deep_columns(
+        write(tmp_path, pillow_jpeg(natural_image(size=64), 90)), reader="torchjpeg"
+    )
     assert columns["deep_warning"] is None and columns["deep_error"] is None
     # 64x64 4:2:0: 64 luma blocks + 16 + 16 chroma blocks.
     assert columns["deep_blocks"] == 96
@@ -109,7 +111,7 @@ def test_undefined_table_is_a_libjpeg_error_and_nulls_libjpeg_columns(tmp_path):
     path = write(tmp_path, bytes(data))
     row = torchjpeg_row(path)
     assert row["error"] is not None and row["qtables"] is None and row["width"] is None
-    assert "table" in deep_columns(path)["deep_error"].lower()
+    assert "table" in deep_columns(path, reader="torchjpeg")["deep_error"].lower()
 
 
 def test_deep_row_columns_match_deep_columns(tmp_path):
@@ -118,17 +120,19 @@ def test_deep_row_columns_match_deep_columns(tmp_path):
 
     path = write(tmp_path, pillow_jpeg(natural_image(size=96), 80))
     row = torchjpeg_row(path, deep=True)
-    assert {c: row[c] for c in DEEP_COLUMN_NAMES} == deep_columns(path)
+    assert {c: row[c] for c in DEEP_COLUMN_NAMES} == deep_columns(path, reader="torchjpeg")
 
 
 def test_quality_96_once_q30_has_less_high_frequency_energy(tmp_path):
     # What deep mode finds that headers cannot: both files claim q96.
+    from deep_support import decode
+
     from jpegaudit.deep.backend import deep_columns
 
     image = natural_image(seed=2, size=128)
-    from deep_support import decode
-
-    honest = deep_columns(write(tmp_path, pillow_jpeg(image, 96), "a.jpg"))
-    laundered = deep_columns(write(tmp_path, pillow_jpeg(decode(pillow_jpeg(image, 30)), 96)))
+    honest = deep_columns(write(tmp_path, pillow_jpeg(image, 96), "a.jpg"), reader="torchjpeg")
+    laundered = deep_columns(
+        write(tmp_path, pillow_jpeg(decode(pillow_jpeg(image, 30)), 96)), reader="torchjpeg"
+    )
     assert laundered["deep_hf_energy_luma"] < honest["deep_hf_energy_luma"] / 4
     assert laundered["deep_zero_ac_luma"] > honest["deep_zero_ac_luma"]

@@ -1,14 +1,14 @@
 """Per-file entry points for the scan engine: `torchjpeg_row(path)` (the study's method as a
 backend, same store contract) and `deep_columns(path)` (coefficient statistics, libjpeg's
 warnings and double-compression estimate as extra columns). Both read the whole file through
-libjpeg; the header scan reads only its first bytes. torch is imported only by the reader,
-only when one of these is called."""
+libjpeg; the header scan reads only its first bytes. torch is imported only by the torchjpeg
+reader, only when torchjpeg is the reader used."""
 
 from __future__ import annotations
 
 import os
 
-from jpegaudit.deep import torchjpeg_reader
+from jpegaudit.deep import libjpeg_reader, torchjpeg_reader
 from jpegaudit.deep.coefficients import CoefficientReadError, DctCoefficients
 from jpegaudit.deep.columns import empty_deep_columns
 from jpegaudit.deep.double import estimate_double_compression
@@ -33,34 +33,63 @@ LIBJPEG_COLUMNS = (
 )
 
 
+class DeepModeUnavailable(Exception):
+    """No coefficient reader can be loaded here (a setup problem, not a file's)."""
+
+
+# Coefficient readers by name. libjpeg-turbo (system library, by ctypes) works in the main
+# environment; torchjpeg only in its own (see docs/deep.md).
+READERS = {"libjpeg-turbo": libjpeg_reader, "torchjpeg": torchjpeg_reader}
+
+
+def default_reader() -> str:
+    """The reader `deep_columns` uses when none is named: libjpeg-turbo when the system has
+    libturbojpeg, else torchjpeg. Raises DeepModeUnavailable when neither loads; call it once
+    before a scan so that a missing library stops the scan rather than filling every row."""
+    for name, module in READERS.items():
+        if module.available():
+            return name
+    raise DeepModeUnavailable(
+        "deep mode needs libjpeg-turbo's libturbojpeg (Debian: apt-get install libturbojpeg0) "
+        "or torchjpeg in its own environment (docs/deep.md)"
+    )
+
+
 def _header_row(path: str, split: str | None) -> dict:
     from jpegaudit.api import audit_file
 
     return audit_file(path, split=split)
 
 
-def read_for_row(path: str, row: dict) -> tuple[DctCoefficients | None, str | None]:
+def read_for_row(
+    path: str, row: dict, reader: str = "torchjpeg"
+) -> tuple[DctCoefficients | None, str | None]:
     """(coefficients, None), or (None, why not) — refused before the call or libjpeg's error."""
-    refused = torchjpeg_reader.check_readable(row)
+    module = READERS[reader]
+    refused = module.check_readable(row)
     if refused is not None:
         return None, f"not read: {refused}"
     try:
-        return torchjpeg_reader.read_coefficients(path), None
+        return module.read_coefficients(path), None
     except CoefficientReadError as exc:
         return None, f"libjpeg: {exc}"
 
 
-def deep_columns(path: str | os.PathLike, row: dict | None = None) -> dict:
+def deep_columns(
+    path: str | os.PathLike, row: dict | None = None, reader: str | None = None
+) -> dict:
     """The deep columns (columns.DEEP_COLUMNS) for one file, all null for entries that are not
-    JPEG files. `row`: the file's header-scan row if the caller has it (saves a header read)."""
+    JPEG files. `row`: the file's header-scan row if the caller has it (saves a header read).
+    `reader`: a name in READERS; default_reader() when None."""
     path = os.fspath(path)
     if row is None:
         row = _header_row(path, None)
     columns = empty_deep_columns()
     if row.get("entry_type") != "file" or row.get("format") != "jpeg":
         return columns
-    columns["deep_reader"] = torchjpeg_reader.reader_name()
-    coefficients, problem = read_for_row(path, row)
+    reader = reader or default_reader()
+    columns["deep_reader"] = READERS[reader].reader_name()
+    coefficients, problem = read_for_row(path, row, reader)
     if coefficients is None:
         columns["deep_error"] = problem
         return columns
@@ -95,7 +124,8 @@ def torchjpeg_row(path: str | os.PathLike, *, split: str | None = None, deep: bo
     """One file's store row with frame size, component count, per-component sizes and tables
     (hence quality) read through libjpeg by torchjpeg; every other column from the header scan.
     When torchjpeg cannot or must not read the file, the libjpeg columns are null and `error`
-    says why (the header's own error first). `deep`: add the deep columns from the same read."""
+    says why (the header's own error first). `deep`: add the deep columns computed from the
+    same torchjpeg read (not from default_reader())."""
     path = os.fspath(path)
     row = _header_row(path, split)
     row["backend"] = "torchjpeg"

@@ -33,6 +33,9 @@ MAX_BIN = 256  # |coefficient| bins considered per position
 GAP_RATIO_MAX = 0.35  # O / E below this: the empty bins are really empty
 MIN_EVIDENCE = 40.0  # E below this: too few coefficients expected in the gaps to say anything
 OVERFILL_WEIGHT = 2.0
+# Histograms of this many blocks (evenly spread over the image) are plenty; a 12-megapixel
+# photo has 190,000 luma blocks and would cost 10 times more for the same answer.
+MAX_BLOCKS = 16384
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,11 @@ def _bin_count(largest: int) -> int:
 
 
 @lru_cache(maxsize=8192)
-def _empty_bin_masks(position: int, step2: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
+def _empty_bin_masks(position: int, step2: int, bins: int) -> tuple[np.ndarray, np.ndarray] | None:
     """For one AC position: a (distinct first steps, bins) 0/1 matrix of the bins 1..bins
     (|coefficient| after the second quantization with `step2`) that no multiple of the first
-    step reaches, and the index of each candidate's step in it."""
+    step reaches, and the index of each candidate's step in it; None when no candidate leaves
+    a gap at this position."""
     tables, _ = _candidates()
     steps, inverse = np.unique(tables[:, position], return_inverse=True)
     value = np.arange(1, bins + 1, dtype=np.float64) * step2
@@ -77,16 +81,19 @@ def _empty_bin_masks(position: int, step2: int, bins: int) -> tuple[np.ndarray, 
     # A first step this close to the second leaves no bin unreachable (exact arithmetic agrees;
     # this also keeps rounding noise of equal tables from counting as gaps).
     empty[steps <= step2 + 2 * ROUNDING_SLACK] = False
+    if not empty.any():
+        return None
     return empty.astype(np.float64), inverse
 
 
 def _histograms(blocks: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Per position (row k = natural index; row 0, DC, unused): counts of |c| = 1..bins, and
     the geometric expectation of those counts fitted to the position's non-zero coefficients."""
-    magnitudes = np.abs(blocks.reshape(-1, 64).astype(np.int64))
+    magnitudes = np.abs(blocks.reshape(-1, 64).astype(np.int32))
     nonzero_count = np.count_nonzero(magnitudes, axis=0).astype(np.float64)
     totals = magnitudes.sum(axis=0, dtype=np.int64).astype(np.float64)
-    clipped = np.minimum(magnitudes, bins + 1) + (bins + 2) * np.arange(64)
+    offsets = (bins + 2) * np.arange(64, dtype=np.int32)
+    clipped = np.minimum(magnitudes, bins + 1, out=magnitudes) + offsets
     counts = np.bincount(clipped.ravel(), minlength=64 * (bins + 2)).reshape(64, bins + 2)
     observed = counts[:, 1 : bins + 1].astype(np.float64)
     # Geometric law on n >= 1 with the sample mean m: P(n) = (1 - r) r^(n - 1), r = 1 - 1/m.
@@ -102,9 +109,12 @@ def _histograms(blocks: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
 def estimate_double_compression(blocks: np.ndarray, qtable: tuple[int, ...]) -> DoubleCompression:
     """Estimate from the luma component's quantized blocks (any shape ending in 64, natural
     order) and the table they were quantized with (natural order)."""
-    if blocks.size == 0:
+    blocks = blocks.reshape(-1, 64)
+    if blocks.shape[0] == 0:
         return DoubleCompression(False, None, None, 0.0)
-    bins = _bin_count(int(np.abs(blocks).max()))
+    if blocks.shape[0] > MAX_BLOCKS:
+        blocks = blocks[:: -(-blocks.shape[0] // MAX_BLOCKS)]
+    bins = _bin_count(max(int(blocks.max()), -int(blocks.min())))
     observed, expected = _histograms(blocks, bins)
     tables, qualities = _candidates()
     o = np.zeros(len(tables))
@@ -112,7 +122,10 @@ def estimate_double_compression(blocks: np.ndarray, qtable: tuple[int, ...]) -> 
     for k in range(1, 64):
         if not observed[k].any():
             continue
-        masks, inverse = _empty_bin_masks(k, int(qtable[k]), bins)
+        found = _empty_bin_masks(k, int(qtable[k]), bins)
+        if found is None:
+            continue
+        masks, inverse = found
         o += (masks @ observed[k])[inverse]
         e += (masks @ expected[k])[inverse]
     # Only candidates that predict enough coefficients in their gaps can be judged; among them

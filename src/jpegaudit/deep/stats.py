@@ -36,10 +36,10 @@ def component_stats(component: ComponentCoefficients) -> ComponentStats:
     if count == 0:
         return ComponentStats(0, float("nan"), 0.0, 0.0)
     ac = blocks[:, 1:]
-    zero_share = float(np.count_nonzero(ac == 0)) / ac.size
-    # Sum of squares per position first (int64: a 16-bit coefficient squared times many blocks
-    # overflows int32), then weight by the squared step.
-    per_position = np.einsum("ij,ij->j", blocks, blocks, dtype=np.int64).astype(np.float64)
+    zero_share = float(ac.size - np.count_nonzero(ac)) / ac.size
+    # Squares fit int32 (|coefficient| <= 32767); their sum over many blocks needs int64.
+    wide = blocks.astype(np.int32)
+    per_position = (wide * wide).sum(axis=0, dtype=np.int64).astype(np.float64)
     steps = np.asarray(component.qtable, dtype=np.float64)
     energy = per_position * steps * steps
     return ComponentStats(
