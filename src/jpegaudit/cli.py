@@ -240,3 +240,33 @@ def check(
             force=force,
         )
     )
+
+
+@main.command()
+@click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
+@click.option("--out", "out_dir", default="jpegaudit-report", show_default=True,
+              help="Output folder for figures, index.html, summary.json, summary.md.")  # fmt: skip
+@click.option("--umap/--no-umap", default=True, show_default=True, help="UMAP projection.")
+@click.option("--umap-sample", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Most files projected (after keeping 10 % of width-or-height-500 files).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling and UMAP seed.")
+@click.option("--files-root", default=None,
+              help="Folder that relative store paths start from, for thumbnails (default: .).")  # fmt: skip
+@click.option("--thumbnails/--no-thumbnails", default=True, show_default=True)
+def report(store, out_dir, umap, umap_sample, seed, files_root, thumbnails):
+    """Figures (PNG, PDF), index.html, summary.json and summary.md from a scan store."""
+    from jpegaudit.api import StoreError
+    from jpegaudit.report import build_report
+
+    try:
+        result = build_report(store, out_dir, umap=umap, umap_sample=umap_sample, seed=seed,
+                              files_root=files_root, thumbnails=thumbnails)  # fmt: skip
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    total = sum(result.seconds.values())
+    click.echo(
+        f"{result.rows} rows, {len(result.figures)} figures in {total:.1f} s -> "
+        f"{result.index_html}, {result.summary_json.name}, {result.summary_md.name}"
+    )
