@@ -153,7 +153,8 @@ def run_source(job) -> list[tuple]:
                     estimate = estimate_double_compression(luma.blocks, luma.qtable)
                     elapsed = time.perf_counter() - started
                     results.append((case, q1, q2, index, estimate.detected,
-                                    estimate.first_quality, elapsed))  # fmt: skip
+                                    estimate.first_quality, elapsed, estimate.gap_ratio,
+                                    estimate.evidence))  # fmt: skip
     return results
 
 
@@ -202,14 +203,15 @@ def main() -> int:
 
     hits: dict[tuple, list[bool]] = defaultdict(list)
     errors: dict[tuple, list[int]] = defaultdict(list)
-    for case, q1, q2, _index, detected, first, _t in results:
+    for case, q1, q2, _index, detected, first, *_ in results:
         hits[(case, q1, q2)].append(detected)
         if detected and q1 is not None:
             errors[(case, q1, q2)].append(abs(first - q1))
     n = len(sources)
     print(f"# Double-compression detection: {n} {args.sources} sources, {len(results)} files, "
           f"{wall:.0f} s on {args.jobs} processes, coefficients read by {reader}")  # fmt: skip
-    estimator_ms = 1000 * np.mean([r[6] for r in results])
+    estimator_ms = 1000 * np.mean([r[6] for r in results])  # r: case, q1, q2, source, detected,
+    # first quality, seconds, gap ratio, evidence
     print(f"\nestimator time: {estimator_ms:.1f} ms per file (coefficients already read)")
     singles = [c for c in cases if c.startswith("single")]
     if singles:
@@ -219,6 +221,17 @@ def main() -> int:
         for case in singles:
             fp = " | ".join(f"{100 * np.mean(hits[(case, None, q2)]):.0f}%" for q2 in q2s)
             print(f"| {case.removeprefix('single-')} | {fp} |")
+    single_ratios = [r[7] for r in results if r[0].startswith("single") and r[7] is not None]
+    if single_ratios:
+        print(f"\ngap ratio of single-compressed files (flagged below 0.35): "
+              f"{len(single_ratios)} judged, minimum {min(single_ratios):.2f}, "
+              f"1st percentile {np.percentile(single_ratios, 1):.2f}, "
+              f"median {np.median(single_ratios):.2f}")  # fmt: skip
+    evidence = [r[8] for r in results if r[1] is not None and r[4]]
+    if evidence:
+        print(f"evidence of detected double compressions: {len(evidence)} detected, "
+              f"{sum(e < 100 for e in evidence)} under 100, "
+              f"median {np.median(evidence):,.0f}")  # fmt: skip
     for case in cases:
         if case.startswith("single"):
             continue

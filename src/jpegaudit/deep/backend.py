@@ -127,16 +127,21 @@ def torchjpeg_row(path: str | os.PathLike, *, split: str | None = None, deep: bo
     says why (the header's own error first). `deep`: add the deep columns computed from the
     same torchjpeg read (not from default_reader())."""
     path = os.fspath(path)
-    row = _header_row(path, split)
+    return apply_torchjpeg(_header_row(path, split), path, deep=deep)
+
+
+def apply_torchjpeg(row: dict, fs_path: str, *, deep: bool = False) -> dict:
+    """Turn a header-scan row (as the scan engine builds it, with its own `path`, `split` and
+    `root`) into a torchjpeg-backend row, reading the file at `fs_path`. Mutates and returns
+    `row`. What `torchjpeg_row` does after its header scan."""
     row["backend"] = "torchjpeg"
     row["component_sizes"] = None
-    if row.get("entry_type") != "file" or row.get("format") != "jpeg":
-        if deep:
-            row.update(empty_deep_columns())
-        return row
-    coefficients, problem = read_for_row(path, row)
     if deep:
         row.update(empty_deep_columns())
+    if row.get("entry_type") != "file" or row.get("format") != "jpeg":
+        return row
+    coefficients, problem = read_for_row(fs_path, row, "torchjpeg")
+    if deep:
         row["deep_reader"] = torchjpeg_reader.reader_name()
     if coefficients is None:
         for column in LIBJPEG_COLUMNS:
