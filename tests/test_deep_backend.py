@@ -79,3 +79,15 @@ def test_deep_columns_never_open_a_fifo(tmp_path):
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     assert all(v is None for v in deep_columns(fifo).values())
+
+
+def test_installed_check_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from jpegaudit.deep import torchjpeg_reader; torchjpeg_reader.installed(); "
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -129,3 +129,11 @@ def test_coefficients_equal_torchjpeg_s(tmp_path, args):
     for a, b in zip(ours.components, theirs.components, strict=False):
         assert a.qtable == b.qtable
         assert np.array_equal(a.blocks, b.blocks)
+
+
+def test_factors_turbojpeg_cannot_name_are_refused_not_crashed(tmp_path):
+    path = write(tmp_path, cjpeg(natural_image(size=64), "-sample", "2x2,1x1,1x2"))
+    columns = deep_columns(path, reader="libjpeg-turbo")
+    assert columns["deep_error"] == (
+        "not read: TurboJPEG: Could not determine subsampling type for JPEG image"
+    )

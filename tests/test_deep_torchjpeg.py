@@ -148,3 +148,44 @@ def test_apply_torchjpeg_keeps_the_engine_s_identity_columns(tmp_path):
     assert (out["path"], out["split"], out["root"]) == ("data/x.jpg", "train", "data")
     assert out["backend"] == "torchjpeg" and out["component_sizes"] == "64x64,32x32,32x32"
     assert out["deep_blocks"] == 96
+
+
+def test_cb_and_cr_with_different_factors_are_not_given_to_torchjpeg(tmp_path):
+    from jpegaudit.deep.backend import torchjpeg_row
+
+    path = write(tmp_path, cjpeg(natural_image(size=64), "-sample", "2x2,1x1,1x2"))
+    row = torchjpeg_row(path, deep=True)
+    assert row["error"].startswith("torchjpeg: not read: components 1 and 2")
+    assert row["qtables"] is None and row["deep_blocks"] is None
+
+
+def test_crosscheck_script_on_generated_files(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    image = natural_image(size=80)
+    for i, args in enumerate(
+        [
+            ["-quality", "90"],
+            ["-sample", "1x1", "-quality", "60"],
+            ["-progressive"],
+            ["-quality", "12"],
+        ]
+    ):
+        write(tmp_path, cjpeg(image, *args), f"{i}.jpg")
+    write(tmp_path, cjpeg(image, "-sample", "2x2,1x1,1x2"), "odd.jpg")
+    whole = pillow_jpeg(image, 80)
+    write(tmp_path, whole[: len(whole) // 2], "cut.jpg")
+    image.save(tmp_path / "png.jpg", "PNG")
+    Image.new("L", (3, 2)).save(tmp_path / "tiny.jpg", quality=90)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "crosscheck_torchjpeg.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "disagreements on files libjpeg reads: 0" in done.stdout
+    assert "odd.jpg: not read: components 1 and 2" in done.stdout
+    assert "8 files: 6 read by libjpeg" in done.stdout

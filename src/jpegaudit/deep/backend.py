@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 
 from jpegaudit.deep import libjpeg_reader, torchjpeg_reader
-from jpegaudit.deep.coefficients import CoefficientReadError, DctCoefficients
+from jpegaudit.deep.coefficients import (
+    CoefficientReadError,
+    CoefficientReadRefused,
+    DctCoefficients,
+)
 from jpegaudit.deep.columns import empty_deep_columns
 from jpegaudit.deep.double import estimate_double_compression
 from jpegaudit.deep.sizes import format_sizes, subsampling_from_sizes
@@ -71,8 +75,10 @@ def read_for_row(
         return None, f"not read: {refused}"
     try:
         return module.read_coefficients(path), None
+    except CoefficientReadRefused as exc:
+        return None, f"not read: {exc}"
     except CoefficientReadError as exc:
-        return None, f"libjpeg: {exc}"
+        return None, str(exc)
 
 
 def deep_columns(

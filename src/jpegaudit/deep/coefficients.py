@@ -10,8 +10,13 @@ import numpy as np
 
 
 class CoefficientReadError(Exception):
-    """libjpeg could not read the file's coefficients (its fatal error message), or the reader
-    refused the file because reading it would be unsafe or unsupported."""
+    """The file's coefficients could not be read. The message names who said so:
+    `libjpeg: <its fatal error>`, `TurboJPEG: ...`, or (CoefficientReadRefused) the reader's
+    own reason for not trying."""
+
+
+class CoefficientReadRefused(CoefficientReadError):
+    """The reader did not try: reading would be unsafe or is unsupported by it."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import numpy as np
 
 from jpegaudit.deep.coefficients import (
     CoefficientReadError,
+    CoefficientReadRefused,
     ComponentCoefficients,
     DctCoefficients,
 )
@@ -125,11 +126,13 @@ def read_coefficients(path: str) -> DctCoefficients:
     with open(os.fspath(path), "rb") as f:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise CoefficientReadError(f"file over {MAX_FILE_BYTES} bytes")
+        raise CoefficientReadRefused(f"file over {MAX_FILE_BYTES} bytes")
     header = parse_jpeg(data, len(data))
     frame = header.frame
     if frame is None or header.error is not None:
-        raise CoefficientReadError(header.error or "no frame header")
+        # Tables and sizes come from the header parser: without them there is nothing to pair
+        # the coefficients with (libjpeg stops on the same problems).
+        raise CoefficientReadRefused(f"header: {header.error or 'no frame header'}")
 
     planes: dict[int, np.ndarray] = {}
     failure: list[BaseException] = []
@@ -171,10 +174,17 @@ def read_coefficients(path: str) -> DctCoefficients:
         if failure:
             raise CoefficientReadError(f"reading coefficients: {failure[0]!r}")
         if lib.tjGetErrorCode(handle) != _TJERR_WARNING or not planes:
-            raise CoefficientReadError(message.removeprefix("tjTransform(): "))
+            # TurboJPEG's own refusals carry its function's name; the rest are libjpeg's.
+            if message.startswith("tjTransform(): "):
+                raise CoefficientReadRefused(
+                    f"TurboJPEG: {message.removeprefix('tjTransform(): ')}"
+                )
+            raise CoefficientReadError(f"libjpeg: {message}")
         warning = message[:200]
     if len(planes) != len(frame.components):
-        raise CoefficientReadError(f"libjpeg returned {len(planes)} of {len(frame.components)}")
+        raise CoefficientReadError(
+            f"libjpeg returned {len(planes)} of {len(frame.components)} components"
+        )
     sizes_text = component_sizes_from_factors(
         frame.width, frame.height, ",".join(f"{c.h}x{c.v}" for c in frame.components)
     )
@@ -182,7 +192,7 @@ def read_coefficients(path: str) -> DctCoefficients:
     components = []
     for i, c in enumerate(frame.components):
         table = header.qtables.get(c.tq)
-        if table is None:
+        if table is None:  # libjpeg stops on this too; unreachable unless it changes its mind
             raise CoefficientReadError(f"quantization table {c.tq} used but never defined")
         components.append(ComponentCoefficients(index=i, qtable=table.values, blocks=planes[i]))
     return DctCoefficients(

@@ -44,7 +44,15 @@ def reader_name() -> str:
     return f"torchjpeg {version('torchjpeg')}"
 
 
+def installed() -> bool:
+    """torchjpeg is installed here (without importing it, or torch)."""
+    from importlib.util import find_spec
+
+    return find_spec("torchjpeg") is not None
+
+
 def available() -> bool:
+    """torchjpeg imports here (imports torch: about 1-2 s, once per process)."""
     try:
         _codec()
     except ImportError:
@@ -99,9 +107,9 @@ def read_coefficients(path: str) -> DctCoefficients:
         with _stderr_captured() as captured:
             dims, quant, y, cbcr = codec.read_coefficients(os.fspath(path))
     except codec.LibjpegError as exc:
-        raise CoefficientReadError(str(exc)) from None
+        raise CoefficientReadError(f"libjpeg: {exc}") from None
     except RuntimeError as exc:  # torchjpeg's own "Unable to open file"
-        raise CoefficientReadError(str(exc)) from None
+        raise CoefficientReadError(f"torchjpeg: {exc}") from None
     warning = _first_line(captured[0]) if captured else None
     # dims rows are (downsampled_height, downsampled_width) for every frame component.
     sizes = tuple((int(w), int(h)) for h, w in dims.tolist())
