@@ -118,6 +118,52 @@ def test_a_shard_cut_off_by_the_network_is_redone_by_the_next_scan(flaky, tmp_pa
     assert sorted(final["path"]) == sorted(f"flakymem://shards/s.tar::{r}" for r in files)
 
 
+@pytest.fixture
+def http_site():
+    """A static site on loopback serving the dataset under /loose/, with Range support and
+    HTML index pages (which fsspec's HTTP filesystem lists by their links)."""
+    import io
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    files = {f"loose/{rel}": data for rel, data in dataset_files().items()}
+    served = []
+
+    @Request.application
+    def app(request):
+        rel = request.path.lstrip("/")
+        served.append((request.method, rel, request.headers.get("Range")))
+        if rel in files:
+            body = files[rel]
+            response = Response(io.BytesIO(body), direct_passthrough=True)
+            response.content_length = len(body)
+            return response.make_conditional(request, accept_ranges=True, complete_length=len(body))
+        links = sorted({k[len(rel) :].split("/")[0] for k in files if k.startswith(rel)})
+        if not links:
+            return Response("not found", status=404)
+        html = "".join(f'<a href="{n}{"" if "." in n else "/"}">{n}</a>' for n in links)
+        return Response(f"<html><body>{html}</body></html>", mimetype="text/html")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", served
+    server.shutdown()
+    thread.join()
+
+
+def test_http_urls_give_the_folder_rows_with_ranged_gets(http_site, folder_rows, tmp_path):
+    base, served = http_site
+    scan(f"{base}/loose/", tmp_path / "store", jobs=1)
+    df = read_store(tmp_path / "store")
+    assert f"{base}/loose/a/gray.jpg" in set(df["path"])
+    assert comparable(df).equals(folder_rows)
+    object_gets = [s for s in served if s[0] == "GET" and "." in s[1].rsplit("/", 1)[-1]]
+    assert object_gets and all(r is not None for _, _, r in object_gets)
+
+
 def test_a_missing_url_gets_a_row_saying_so(flaky, tmp_path):
     scan("flakymem://data/nothing-here.jpg", tmp_path / "store", jobs=1)
     row = read_store(tmp_path / "store").iloc[0]
@@ -187,3 +233,15 @@ def test_permanent_errors_are_not_retried():
         call_with_retries(missing, RetryPolicy(attempts=5, first_delay_s=0))
     assert len(calls) == 1
     assert is_transient(TimeoutError()) and not is_transient(PermissionError())
+
+
+def test_a_path_named_twice_in_lists_and_folders_gets_one_row(tmp_path):
+    files = dataset_files()
+    write_folder(tmp_path / "train", files)
+    (tmp_path / "s.tar").write_bytes(tar_bytes({"m/x.jpg": files["a/gray.jpg"]}))
+    one = f"{tmp_path}/train/a/gray.jpg"
+    (tmp_path / "a.txt").write_text(f"{one}\n{one}\n{tmp_path}/s.tar\n{tmp_path}/s.tar\n")
+    (tmp_path / "b.txt").write_text(f"{one}\n")
+    scan(tmp_path / "train", tmp_path / "store", from_list=[tmp_path / "a.txt", tmp_path / "b.txt"])
+    df = read_store(tmp_path / "store")
+    assert df["path"].is_unique and len(df) == len(files) + 1

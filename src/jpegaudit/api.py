@@ -11,10 +11,14 @@ from jpegaudit.scanner.engine import ScanError, ScanInterrupted, ScanResult, run
 from jpegaudit.scanner.store import StoreError, read_store
 from jpegaudit.scanner.walk import default_split, display_path
 from jpegaudit.sources.local import audit_local_file
+from jpegaudit.sources.remote import DEFAULT_REMOTE, RemoteOptions
+from jpegaudit.sources.retry import RetryPolicy
 
 __all__ = [
     "ScanError",
     "ScanInterrupted",
+    "RemoteOptions",
+    "RetryPolicy",
     "ScanResult",
     "StoreError",
     "audit_file",
@@ -38,6 +42,7 @@ def scan(
     scheduler: str | None = None,
     storage_options: dict | None = None,
     shards: bool = True,
+    remote: RemoteOptions = DEFAULT_REMOTE,
 ) -> ScanResult:
     """Scan files, folders, shards and object-store URLs into the Parquet store at `store`
     (created if needed).
@@ -53,8 +58,9 @@ def scan(
     nor are shards whose size and mtime (local) or ETag (object stores) are unchanged; rows of
     files that no longer exist under a scanned folder are dropped. `engine`: "process" (a
     local pool of `jobs` processes) or "dask" (the cluster at `scheduler`, an address, or a
-    local cluster of `jobs` workers when None). Raises ScanInterrupted (holding the partial
-    result) on Ctrl-C after keeping every finished unit of work.
+    local cluster of `jobs` workers when None). `remote`: how remote bytes are fetched (whole
+    objects below 32 KiB, 16 MiB shard ranges, concurrency, retries; docs/scale.md). Raises
+    ScanInterrupted (holding the partial result) on Ctrl-C after keeping every finished unit.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -73,6 +79,7 @@ def scan(
         scheduler=scheduler,
         storage_options=storage_options,
         shards=shards,
+        remote=remote,
     )
 
 

@@ -71,9 +71,10 @@ class ScanInterrupted(Exception):
 
 @dataclass(frozen=True)
 class _Root:
-    arg: str  # as given, normalised (no trailing slash)
+    arg: str  # as given, normalised (no trailing slash): the rows' `root`
     kind: str  # "local", "url" or "list"
     split: str | None  # None: decided when the root is listed (URLs)
+    location: str = ""  # a URL exactly as given (over HTTP, `dir/` and `dir` differ)
 
 
 @dataclass
@@ -92,13 +93,24 @@ class _Plan:
     # Each yielded thing is either a Shard with the paths of the rows it replaces, or a
     # batchable item: (bucket key, item, replaces an existing row, filesystem spec or None).
     def things(self, roots: Sequence[_Root]) -> Iterator[tuple]:
+        # Folders and URL prefixes cannot overlap (_check_roots), but a list may name a path
+        # twice, or one that a folder argument also reaches: with lists, remember what was
+        # yielded (about 100 bytes a path) so that no path gets two rows.
+        yielded: set[str] | None = set() if any(r.kind == "list" for r in roots) else None
         for root in roots:
             if root.kind == "local":
-                yield from self._local(root)
+                things = self._local(root)
             elif root.kind == "url":
-                yield from self._url(root)
+                things = self._url(root)
             else:
-                yield from self._list(root)
+                things = self._list(root)
+            for thing in things:
+                if yielded is not None:
+                    path = thing[0].path if isinstance(thing[0], Shard) else thing[1].entry.path
+                    if path in yielded:
+                        continue
+                    yielded.add(path)
+                yield thing
         self.walk_complete = True
 
     # -- sources of entries ------------------------------------------------------------
@@ -131,7 +143,7 @@ class _Plan:
 
     def _url(self, root: _Root) -> Iterator[tuple]:
         try:
-            spec, fs, fs_path = resolve_url(root.arg, self.storage_options)
+            spec, fs, fs_path = resolve_url(root.location, self.storage_options)
         except (ImportError, ValueError) as exc:
             raise ScanError(f"cannot read {root.arg}: {exc}") from None
         try:
@@ -337,7 +349,7 @@ def run_scan(
     for p in paths:
         arg = os.fspath(p)
         if is_url(arg):
-            roots.append(_Root(arg.rstrip("/") or arg, "url", split))
+            roots.append(_Root(arg.rstrip("/") or arg, "url", split, arg))
         else:
             local = normalize_root(arg)
             roots.append(_Root(local, "local", split or default_split(local)))

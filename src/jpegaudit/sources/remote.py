@@ -116,27 +116,31 @@ def _entry(info: dict, fs_path: str, display: str) -> RemoteEntry:
 
 def list_url(fs, root_path: str, display_root: str) -> tuple[bool, Iterator[RemoteEntry]]:
     """(is a directory/prefix, its objects in sorted order). One listing per "directory", so
-    memory holds one directory's listing at a time, not the whole bucket."""
+    memory holds one directory's listing at a time, not the whole bucket. Names are passed
+    back to the filesystem as it gave them (over HTTP a directory's trailing slash matters)."""
     fs.invalidate_cache()  # a rescan in the same process must see the store as it is now
-    root_path = root_path.rstrip("/")
+    prefix = root_path.rstrip("/")
     if not fs.isdir(root_path):
         return False, iter([_entry(fs.info(root_path), root_path, display_root)])
 
     def walk() -> Iterator[RemoteEntry]:
         stack = [root_path]
+        seen = {prefix}
         while stack:
             directory = stack.pop()
             listing = sorted(fs.ls(directory, detail=True), key=lambda i: i["name"])
             subdirs = []
             for info in listing:
-                name = info["name"].rstrip("/")
-                if name == directory:
-                    continue  # some stores list the prefix itself
+                name = info["name"]
+                bare = name.rstrip("/")
                 if info.get("type") == "directory":
-                    subdirs.append(name)
+                    # Some stores list the prefix itself; HTML index pages link to parents.
+                    if bare not in seen and bare.startswith(prefix + "/"):
+                        seen.add(bare)
+                        subdirs.append(name)
                     continue
-                display = display_root + name[len(root_path) :]
-                yield _entry(info, name, display)
+                if bare.startswith(prefix + "/"):
+                    yield _entry(info, name, display_root + bare[len(prefix) :])
             stack.extend(reversed(subdirs))
 
     return True, walk()
