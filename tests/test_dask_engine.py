@@ -13,8 +13,6 @@ from jpegaudit.cli import main
 from jpegaudit.scanner.store import ScanStore
 
 distributed = pytest.importorskip("distributed")
-pytest.importorskip("s3fs")
-pytest.importorskip("moto")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +29,8 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def s3():
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto")
     server = CountingS3Server().start()
     server.upload("data", {f"train/{rel}": body for rel, body in dataset_files().items()})
     yield server

@@ -20,9 +20,6 @@ from sourcedata import (
 
 from jpegaudit.api import read_store, scan
 
-pytest.importorskip("s3fs")
-pytest.importorskip("moto")
-
 
 @pytest.fixture(scope="module")
 def files():
@@ -31,6 +28,8 @@ def files():
 
 @pytest.fixture(scope="module")
 def s3(files):
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto")
     server = CountingS3Server().start()
     first, second = split_in_two(files)
     objects = {f"loose/{rel}": data for rel, data in files.items()}

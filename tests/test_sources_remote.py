@@ -3,10 +3,8 @@ as rows, shards cut short by the network, and --from-list."""
 
 from __future__ import annotations
 
-import fsspec
 import pytest
 from click.testing import CliRunner
-from fsspec.implementations.memory import MemoryFileSystem
 from sourcedata import comparable, dataset_files, tar_bytes, write_folder
 
 from jpegaudit.api import read_store, scan
@@ -14,6 +12,9 @@ from jpegaudit.cli import main
 from jpegaudit.scanner.engine import run_scan
 from jpegaudit.sources.remote import RemoteOptions
 from jpegaudit.sources.retry import RetryPolicy, call_with_retries, is_transient
+
+fsspec = pytest.importorskip("fsspec")
+MemoryFileSystem = pytest.importorskip("fsspec.implementations.memory").MemoryFileSystem
 
 FAST_RETRY = RemoteOptions(retry=RetryPolicy(attempts=3, first_delay_s=0.001))
 
@@ -125,6 +126,7 @@ def http_site():
     import io
     import threading
 
+    pytest.importorskip("werkzeug")
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
@@ -155,6 +157,7 @@ def http_site():
 
 
 def test_http_urls_give_the_folder_rows_with_ranged_gets(http_site, folder_rows, tmp_path):
+    pytest.importorskip("aiohttp")  # fsspec's HTTP filesystem
     base, served = http_site
     scan(f"{base}/loose/", tmp_path / "store", jobs=1)
     df = read_store(tmp_path / "store")
