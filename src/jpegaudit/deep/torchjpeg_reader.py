@@ -38,6 +38,7 @@ def _codec():
     return codec
 
 
+@lru_cache(maxsize=1)
 def reader_name() -> str:
     from importlib.metadata import version
 
