@@ -161,7 +161,9 @@ def _split_table(rng, split: str, n: int) -> pa.Table:
     process[rng.random(n) < 0.0005] = "extended"
 
     # bytes per pixel grows with quality and chroma resolution; lognormal scatter
-    bpp = 0.12 * np.exp(0.028 * quality) * np.where(sub == "4:2:0", 0.6, 1.0)
+    bpp = 0.04 * np.exp(
+        0.028 * quality
+    )  # q96 4:4:4: about 0.6 bytes/pixel, ~110 kB * np.where(sub == "4:2:0", 0.6, 1.0)
     bpp = bpp * np.where(gray, 0.5, 1.0) * rng.lognormal(0, 0.35, n)
     nbytes = np.maximum(200, (bpp * width * height).round()).astype(np.int64)
 

@@ -30,6 +30,7 @@ table is distance / suggested limit, which makes settings of different units com
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -275,8 +276,16 @@ def _compare_categorical(
         else (jensen_shannon_distance(p, q))
     )
     top = int(np.argmax(np.abs(q - p)))  # ties: the first label in sorted order
-    detail = f"{merged[top]}: {p[top]:.1%} -> {q[top]:.1%}"
+    detail = f"{merged[top]}: {_share(p[top])} -> {_share(q[top])}"
     return dist, n_a, n_b, detail
+
+
+def _share(x: float) -> str:
+    """A share as a percentage with one decimal, or two significant digits when smaller."""
+    pct = 100.0 * x
+    if pct == 0 or pct >= 0.1:
+        return f"{pct:.1f}%"
+    return f"{pct:.{1 - math.floor(math.log10(pct))}f}%"
 
 
 def _no_values(n_a: int, n_b: int) -> str:

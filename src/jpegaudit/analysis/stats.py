@@ -63,10 +63,10 @@ def column(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def numeric(df: pd.DataFrame, name: str) -> np.ndarray:
-    """The column as float64 with NaN for nulls."""
-    return pd.to_numeric(column(df, name), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    """The column as a new float64 array with NaN for nulls."""
+    values = pd.to_numeric(column(df, name), errors="coerce")
+    # A copy: a float column's array can be a read-only view (copy-on-write), and callers write.
+    return values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
 
 
 def flag(df: pd.DataFrame, name: str) -> np.ndarray:

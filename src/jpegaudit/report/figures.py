@@ -403,8 +403,8 @@ def fig_quality(data: dict) -> Figure:
 def _format_bytes(x: float, _pos=None) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if x >= scale:
-            return f"{x / scale:g} {unit}"
-    return f"{x:g} B"
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g} B"
 
 
 def fig_file_size(data: dict) -> Figure:
