@@ -223,3 +223,11 @@ def test_walker_store_marker_is_the_store_metadata_file():
     from jpegaudit.scanner.walk import STORE_MARKER
 
     assert STORE_MARKER == METADATA_FILE
+
+
+def test_read_store_reads_only_the_columns_asked_for(dataset, tmp_path):
+    scan(dataset, tmp_path / "store", jobs=1)
+    df = read_store(tmp_path / "store", columns=["path", "quality_luma"])
+    assert list(df.columns) == ["path", "quality_luma"] and len(df) == 5
+    with pytest.raises(StoreError, match="no column 'nope'"):
+        read_store(tmp_path / "store", columns=["nope"])

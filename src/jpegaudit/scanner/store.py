@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,8 +166,9 @@ class ScanStore:
         return dropped
 
 
-def read_store(store: str | os.PathLike):
-    """The store as a pandas DataFrame: one row per scanned entry, every schema column.
+def read_store(store: str | os.PathLike, columns: Sequence[str] | None = None):
+    """The store as a pandas DataFrame: one row per scanned entry, every schema column (or only
+    `columns`, which reads less).
 
     Integer and boolean columns use pandas' nullable dtypes (Int16, Int32, Int64, boolean), so a
     missing quality is <NA> rather than a float NaN; strings are Python objects (None when null).
@@ -177,8 +178,14 @@ def read_store(store: str | os.PathLike):
     parts = ScanStore(store).part_files()
     if not parts and not Path(store).is_dir():
         raise StoreError(f"no scan store at {store}")
-    tables = [pq.read_table(p, schema=ARROW_SCHEMA) for p in parts]
-    table = pa.concat_tables(tables) if tables else ARROW_SCHEMA.empty_table()
+    schema = ARROW_SCHEMA
+    if columns is not None:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise StoreError(f"no column {unknown[0]!r} in the store schema")
+        schema = pa.schema([schema.field(c) for c in columns])
+    tables = [pq.read_table(p, columns=schema.names, schema=ARROW_SCHEMA) for p in parts]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
     nullable = {
         pa.int16(): pd.Int16Dtype(),
         pa.int32(): pd.Int32Dtype(),
