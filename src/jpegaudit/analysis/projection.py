@@ -226,7 +226,7 @@ def cluster_table(
             "share": len(group) / len(frame),
             "size": str(size),
             "size_share": size_share,
-            "quality": int(quality),
+            "quality": int(quality),  # type: ignore[call-overload]  # a value of an int column
             "quality_share": quality_share,
             "median_quality": float(group["quality_luma"].median()),
             "subsampling": str(sub),

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,6 +19,9 @@ from jpegaudit import __version__
 from jpegaudit.analysis import drift, stats
 from jpegaudit.analysis.projection import DEFAULT_CAP, DEFAULT_KEEP_500
 from jpegaudit.report.writers import jsonable
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["REPORT_COLUMNS", "ReportResult", "build_report", "load_report_frame"]
 
@@ -214,21 +220,23 @@ def build_report(
 
     # -- figures ---------------------------------------------------------------------------
     t = time.perf_counter()
-    jobs = [(spec.name, spec.title, spec.caption, "main", lambda spec=spec: spec.render(data))
-            for spec in figs.FIGURES]  # fmt: skip
+    jobs: list[tuple[str, str, str, str, Callable[[], Figure]]] = [
+        (spec.name, spec.title, spec.caption, "main", partial(spec.render, data))
+        for spec in figs.FIGURES
+    ]
     for comp in summary["drift"]["comparisons"]:
         jobs.append((comp["figure"], f"Drift {comp['split_a']} vs {comp['split_b']}",
                      "Per setting, distance between the two splits divided by its suggested "
                      "limit (log scale; red bars are above it). Categorical settings: total "
                      "variation (share of files that would have to change category); quality: "
                      "Wasserstein in quality points; sizes: Wasserstein of log2 values.",
-                     "drift", lambda comp=comp: figs.fig_drift(data, comp)))  # fmt: skip
+                     "drift", partial(figs.fig_drift, data, comp)))  # fmt: skip
     if projection is not None:
         jobs.append(("projection", "UMAP projection", "Each point is a sampled JPEG placed by "
                      "UMAP from (subsampling, width, height, quality); the same layout coloured "
                      "three ways. Tight islands are groups of files with identical settings: "
                      "likely one source each. Cluster numbers match the table.",
-                     "projection", lambda: figs.fig_projection(data, projection)))  # fmt: skip
+                     "projection", partial(figs.fig_projection, data, projection)))  # fmt: skip
     pngs: dict[str, bytes] = {}
     written: dict[str, dict[str, Path]] = {}
     for name, title, caption, section, render in jobs:

@@ -212,7 +212,7 @@ def fig_progressive(data: dict) -> Figure:
         entry = shares[s]
         ax.text(
             v + top * 0.01,
-            yi,
+            float(yi),
             f"{v:.2f} %  ({entry['progressive']:,} of {entry['with_frame']:,})",
             va="center",
             fontsize=9,
@@ -509,7 +509,7 @@ def fig_drift(data: dict, comparison: dict) -> Figure:
         metric = metric_names.get(r["metric"], r["metric"])
         where = r["ratio"] * 1.1 if r["ratio"] > 0 else floor * 1.1
         same = "identical" if r["ratio"] == 0 else f"{metric} {r['distance']:.3g} {r['unit']}"
-        ax.text(where, yi, f"{same}  ({r['detail']})", va="center", fontsize=7)
+        ax.text(where, float(yi), f"{same}  ({r['detail']})", va="center", fontsize=7)
     ax.xaxis.set_minor_formatter(NullFormatter())
     note = f"; undefined (no values in a split): {', '.join(undefined)}" if undefined else ""
     ax.set_xlabel(f"distance / suggested limit (log; red: above the limit){note}", fontsize=8)
