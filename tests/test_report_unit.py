@@ -220,3 +220,10 @@ def test_cli_report_on_a_missing_store_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["report", "--store", str(tmp_path / "nope"),
                                        "--out", str(tmp_path / "o")])  # fmt: skip
     assert result.exit_code == 2 and "no scan store" in result.output
+
+
+def test_markdown_escapes_html_in_split_names(tmp_path):
+    frame = store_frame([a_jpeg(i, "<i>odd</i>" if i % 2 else "train") for i in range(8)])
+    text = build_report(frame, tmp_path / "out", umap=False, thumbnails=False).summary_md
+    md = text.read_text()
+    assert "&lt;i>odd&lt;/i>" in md and "<i>" not in md

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -60,7 +59,8 @@ def markdown_code(text: object) -> str:
 
 def _md_text(text: object) -> str:
     """Plain text for a Markdown table cell: HTML-escaped, pipes and Markdown marks escaped."""
-    s = html.escape(str(text).replace("\n", " "), quote=False)
+    # & and < are enough to stop HTML (GitHub renders it in Markdown); a lone > is harmless.
+    s = str(text).replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;")
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", s)
 
 
@@ -114,8 +114,8 @@ def render_markdown(summary: dict, max_paths: int = 5) -> str:
     rows = []
     for s in splits:
         sub = data["subsampling"].get(s, {})
-        top_sub = ", ".join(f"{_md_text(k)} {_pct(v, sum(sub.values()))}"
-                            for k, v in list(sub.items())[:3])  # fmt: skip
+        common = sorted(sub.items(), key=lambda kv: -kv[1])[:3]
+        top_sub = ", ".join(f"{_md_text(k)} {_pct(v, sum(sub.values()))}" for k, v in common)
         q = data["quality"][s]["luma_exact"]
         qa = data["quality"][s]["luma_approx"]
         totals = [a + b for a, b in zip(q, qa, strict=True)]
