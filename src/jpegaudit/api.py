@@ -43,6 +43,9 @@ def scan(
     storage_options: dict | None = None,
     shards: bool = True,
     remote: RemoteOptions = DEFAULT_REMOTE,
+    backend: str = "header",
+    deep: bool = False,
+    deep_reader: str | None = None,
 ) -> ScanResult:
     """Scan files, folders, shards and object-store URLs into the Parquet store at `store`
     (created if needed).
@@ -61,6 +64,11 @@ def scan(
     local cluster of `jobs` workers when None). `remote`: how remote bytes are fetched (whole
     objects below 32 KiB, 16 MiB shard ranges, concurrency, retries; docs/scale.md). Raises
     ScanInterrupted (holding the partial result) on Ctrl-C after keeping every finished unit.
+
+    `backend="torchjpeg"` reads tables and component sizes through libjpeg by torchjpeg (in its
+    own environment: docs/deep.md); `deep=True` adds DCT-coefficient statistics and the
+    double-compression estimate (`deep_reader`: "libjpeg-turbo" or "torchjpeg"). Both apply to
+    local files; rows read another way are re-read when the mode changes.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -80,6 +88,9 @@ def scan(
         storage_options=storage_options,
         shards=shards,
         remote=remote,
+        backend=backend,
+        deep=deep,
+        deep_reader=deep_reader,
     )
 
 

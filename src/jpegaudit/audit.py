@@ -302,4 +302,5 @@ def new_row(path: str, split: str, root: str, scanned_at) -> dict:
     row["ext_mismatch"] = False
     row["scanned_at"] = scanned_at
     row["scanner_version"] = __version__
+    row["backend"] = "header"
     return row

@@ -58,6 +58,24 @@ def main() -> None:
     show_default=True,
     help="Open .tar and .zip files and audit their members.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["header", "torchjpeg"]),
+    default="header",
+    show_default=True,
+    help="torchjpeg: tables and sizes read through libjpeg by torchjpeg (own environment).",
+)
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Add DCT-coefficient statistics and the double-compression estimate (local files).",
+)
+@click.option(
+    "--deep-reader",
+    type=click.Choice(["libjpeg-turbo", "torchjpeg"]),
+    default=None,
+    help="Coefficient reader for --deep (default: libjpeg-turbo when installed).",
+)
 def scan(
     paths,
     store,
@@ -70,6 +88,9 @@ def scan(
     scheduler,
     storage_option,
     shards,
+    backend,
+    deep,
+    deep_reader,
 ):
     """Scan files, folders, tar/zip shards and URLs (s3://, gs://, https://, ...) into a
     Parquet scan store (only changed files and shards are re-read)."""
@@ -95,6 +116,9 @@ def scan(
             scheduler=scheduler,
             storage_options=_storage_options(storage_option),
             shards=shards,
+            backend=backend,
+            deep=deep,
+            deep_reader=deep_reader,
         )
     except ScanInterrupted as stop:
         r = stop.result

@@ -79,6 +79,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("trailing_bytes", "int64"),
 )
 
+# Added by the deep modules (docs/deep.md): `backend` for every row, the rest by
+# `--backend torchjpeg` and `--deep` (null otherwise).
+from jpegaudit.deep.columns import BACKEND_COLUMNS, DEEP_COLUMNS  # noqa: E402  (plain data)
+
+COLUMNS = COLUMNS + BACKEND_COLUMNS + DEEP_COLUMNS
+
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in COLUMNS)
 
 

@@ -89,6 +89,15 @@ class _Plan:
     seen_known: set[str] = field(default_factory=set)
     walk_complete: bool = False
     _members: dict[str, list[str]] | None = None
+    backend: str = "header"
+    deep: bool = False
+
+    def _same_mode(self, previous: tuple) -> bool:
+        """A row read by another backend, or without deep columns when --deep is asked, is
+        read again even though the file did not change."""
+        backend, deep_reader, fmt = previous[5], previous[6], previous[7]
+        wants_deep = self.deep and fmt == "jpeg"  # deep mode reads JPEGs only
+        return (backend or "header") == self.backend and (not wants_deep or deep_reader is not None)
 
     # Each yielded thing is either a Shard with the paths of the rows it replaces, or a
     # batchable item: (bucket key, item, replaces an existing row, filesystem spec or None).
@@ -136,7 +145,11 @@ class _Plan:
             yield ("local", LocalItem(entry, root, split), False, None)
             return
         self.seen_known.add(entry.path)
-        if entry.error is None and _unchanged_local(entry.fs_path, previous, split):
+        if (
+            entry.error is None
+            and self._same_mode(previous)
+            and _unchanged_local(entry.fs_path, previous, split)
+        ):
             self.unchanged += 1
             return
         yield ("local", LocalItem(entry, root, split), True, None)
@@ -240,7 +253,7 @@ class _Plan:
         scanned_roots = {root.arg for root in roots}
         return {
             path
-            for path, (_, _, _, _, root) in self.index.entries.items()
+            for path, (_, _, _, _, root, *_) in self.index.entries.items()
             if root in scanned_roots and path not in self.seen_known
         }
 
@@ -337,8 +350,12 @@ def run_scan(
     storage_options: dict | None = None,
     shards: bool = True,
     remote: RemoteOptions = DEFAULT_REMOTE,
+    backend: str = "header",
+    deep: bool = False,
+    deep_reader: str | None = None,
 ) -> ScanResult:
     started = time.perf_counter()
+    deep_reader = _check_deep_mode(backend, deep, deep_reader)
     if not paths and not from_list:
         raise ScanError("nothing to scan: give at least one path or --from-list")
     if engine not in ENGINES:
@@ -373,6 +390,9 @@ def run_scan(
             dict(storage_options or {}),
             shards,
             remote,
+            backend,
+            deep,
+            deep_reader,
         )
         return _run(scan_store, roots, settings, started)
     finally:
@@ -390,12 +410,45 @@ class _Settings:
     storage_options: dict
     shards: bool
     remote: RemoteOptions
+    backend: str = "header"
+    deep: bool = False
+    deep_reader: str | None = None
+
+
+def _check_deep_mode(backend: str, deep: bool, deep_reader: str | None) -> str | None:
+    """Fail before scanning when the backend or deep mode cannot run here (a setup problem,
+    not a file's). Returns the deep reader to use."""
+    if backend not in ("header", "torchjpeg"):
+        raise ScanError(f"unknown backend {backend!r}: choose header or torchjpeg")
+    if backend == "torchjpeg":
+        from jpegaudit.deep import torchjpeg_reader
+
+        if not torchjpeg_reader.installed():
+            raise ScanError(
+                "--backend torchjpeg needs torchjpeg, which belongs in its own environment "
+                "(it pins torch 2.4.1): see docs/deep.md"
+            )
+        return "torchjpeg" if deep else None
+    if not deep:
+        return None
+    from jpegaudit.deep.backend import READERS, DeepModeUnavailable, default_reader
+
+    if deep_reader is not None:
+        if deep_reader not in READERS:
+            raise ScanError(f"unknown deep reader {deep_reader!r}: choose {', '.join(READERS)}")
+        if not READERS[deep_reader].available():
+            raise ScanError(f"deep reader {deep_reader} cannot be loaded here: see docs/deep.md")
+        return deep_reader
+    try:
+        return default_reader()
+    except DeepModeUnavailable as exc:
+        raise ScanError(str(exc)) from None
 
 
 def _run(store: ScanStore, roots: Sequence[_Root], s: _Settings, started: float) -> ScanResult:
     index = store.load_index()
     done_parts = {p.name for p in store.part_files()}
-    plan = _Plan(index, done_parts, s.shards, s.storage_options)
+    plan = _Plan(index, done_parts, s.shards, s.storage_options, backend=s.backend, deep=s.deep)
     pending_parts: list[Path] = []
     replaced: set[str] = set()
     drops_when_done: dict[str, list[str]] = {}  # part name (as planned) -> rows it replaces
@@ -404,7 +457,7 @@ def _run(store: ScanStore, roots: Sequence[_Root], s: _Settings, started: float)
     store_dir = str(store.root)
 
     def work(unit, pending: bool) -> Work:
-        return Work(unit, store_dir, pending, s.limits, s.remote)
+        return Work(unit, store_dir, pending, s.limits, s.remote, s.backend, s.deep, s.deep_reader)
 
     def works() -> Iterator[Work]:
         buckets: dict[tuple, list] = defaultdict(list)

@@ -73,9 +73,10 @@ def write_part_bytes_atomically(data: bytes, final_path: Path) -> None:
 
 @dataclass
 class StoreIndex:
-    """What the store already holds: per path, (bytes, mtime_ns, split, part file name, root)."""
+    """What the store already holds: per path, (bytes, mtime_ns, split, part file name, root,
+    backend, deep_reader, format)."""
 
-    entries: dict[str, tuple[int | None, int | None, str, str, str]]
+    entries: dict[str, tuple]
 
 
 class ScanStore:
@@ -128,13 +129,13 @@ class ScanStore:
         )
 
     def load_index(self) -> StoreIndex:
-        entries: dict[str, tuple[int | None, int | None, str, str, str]] = {}
-        names = ["path", "bytes", "mtime_ns", "split", "root"]
+        entries: dict[str, tuple] = {}
+        names = ["path", "bytes", "mtime_ns", "split", "root", "backend", "deep_reader", "format"]
         for part in self.part_files():
-            table = pq.read_table(part, columns=names)
+            table = pq.read_table(part, columns=names, schema=ARROW_SCHEMA)
             columns = [table.column(n).to_pylist() for n in names]
-            for path, size, mtime, split, root in zip(*columns, strict=True):
-                entries[path] = (size, mtime, split, part.name, root)
+            for path, size, mtime, split, root, backend, deep, fmt in zip(*columns, strict=True):
+                entries[path] = (size, mtime, split, part.name, root, backend, deep, fmt)
         return StoreIndex(entries)
 
     # -- writing ---------------------------------------------------------------------------

@@ -98,6 +98,9 @@ class Work:
     pending: bool  # its rows replace existing ones: written hidden, published by finalize
     limits: ReadLimits
     remote: RemoteOptions
+    backend: str = "header"  # or "torchjpeg": tables and sizes read through libjpeg
+    deep: bool = False  # add the DCT-coefficient columns (docs/deep.md)
+    deep_reader: str | None = None
 
     def part_name(self, complete: bool = True) -> str:
         name = f"part-{self.unit.digest()}{'' if complete else '-partial'}.parquet"
@@ -138,6 +141,8 @@ def run_unit(work: Work) -> tuple[list[dict], UnitDone]:
     complete = True
     if isinstance(unit, FileBatch):
         rows = [_audit_local_item(item, work.limits, scanned_at) for item in unit.items]
+        if work.backend != "header" or work.deep:
+            rows = [_deepen(row, item, work) for row, item in zip(rows, unit.items, strict=True)]
     elif isinstance(unit, ObjectBatch):
         rows = _audit_objects(unit, work, scanned_at, stats)
     else:
@@ -196,6 +201,20 @@ def _audit_local_item(item: LocalItem, limits: ReadLimits, scanned_at) -> dict:
         row["entry_type"] = "file"
         row["error"] = f"internal error: {type(exc).__name__}: {exc}"
         return row
+
+
+def _deepen(row: dict, item: LocalItem, work: Work) -> dict:
+    """The torchjpeg backend and deep columns for one local row (lazy imports: torch only
+    where asked for)."""
+    from jpegaudit.deep.backend import apply_torchjpeg, deep_columns
+
+    try:
+        if work.backend == "torchjpeg":
+            return apply_torchjpeg(row, item.entry.fs_path, deep=work.deep)
+        row.update(deep_columns(item.entry.fs_path, row, reader=work.deep_reader))
+    except Exception as exc:  # a reader bug must cost one row's detail, not the scan
+        row["deep_error"] = f"internal error: {type(exc).__name__}: {exc}"
+    return row
 
 
 def _audit_objects(batch: ObjectBatch, work: Work, scanned_at, stats: FetchStats) -> list[dict]:
