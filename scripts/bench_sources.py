@@ -238,6 +238,7 @@ def main() -> None:
                 ("S3 loose objects, loopback", "s3://loose/train", options),
                 ("S3 tar shards, loopback", "s3://shards", options),
             ]
+        del data["content"]  # hundreds of MB that forked pool workers need not inherit
         engines = [("process", {})]
         if not args.no_dask:
             from distributed import LocalCluster

@@ -158,7 +158,7 @@ class _Plan:
         try:
             spec, fs, fs_path = resolve_url(root.location, self.storage_options)
         except (ImportError, ValueError) as exc:
-            raise ScanError(f"cannot read {root.arg}: {exc}") from None
+            raise ScanError(f"cannot read {root.arg}: {exc}{_extra_hint(exc)}") from None
         try:
             is_dir, entries = call_with_retries(lambda: list_url(fs, fs_path, root.arg))
         except FileNotFoundError:
@@ -215,7 +215,7 @@ class _Plan:
                 try:
                     spec, fs, _ = resolve_url(target, self.storage_options)
                 except (ImportError, ValueError) as exc:
-                    raise ScanError(f"cannot read {target}: {exc}") from None
+                    raise ScanError(f"cannot read {target}: {exc}{_extra_hint(exc)}") from None
                 specs[protocol] = (spec, fs)
             spec, fs = specs[protocol]
             fs_path = fs._strip_protocol(target)
@@ -276,6 +276,15 @@ def _with_info(fs, entry: RemoteEntry) -> RemoteEntry:
         return entry  # the unit reports the problem as a row
     return RemoteEntry(
         entry.fs_path, entry.path, int(info["size"]), info_mtime_ns(info), info_version(info)
+    )
+
+
+def _extra_hint(exc: Exception) -> str:
+    if not isinstance(exc, ImportError):
+        return ""
+    return (
+        " (pip install 'jpegaudit[s3]' for s3://, 'jpegaudit[gcs]' for gs://, "
+        "'jpegaudit[http]' for http(s)://)"
     )
 
 
