@@ -23,9 +23,27 @@ __all__ = [
     "StoreError",
     "audit_file",
     "audit_files",
+    "build_report",
     "read_store",
+    "run_check",
     "scan",
 ]
+
+
+def build_report(store_or_df, out_dir, **options):
+    """The report (figures, index.html, summary.json/.md) of a store or DataFrame: see
+    `jpegaudit.report.build.build_report` for the options. Imports matplotlib and umap only
+    when called."""
+    from jpegaudit.report.build import build_report as build
+
+    return build(store_or_df, out_dir, **options)
+
+
+def run_check(paths, policy, **options):
+    """Scan `paths` incrementally and evaluate a policy: see `jpegaudit.policy.check.run_check`."""
+    from jpegaudit.policy.check import run_check as check
+
+    return check(paths, policy, **options)
 
 
 def scan(
