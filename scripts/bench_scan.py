@@ -465,6 +465,7 @@ def run_benchmark(args) -> dict:
     times: dict[str, list[float]] = {tool: [] for tool in tools}
     cpu: dict[str, list[float]] = {tool: [] for tool in tools}
     kept_store = None
+    loads: list[float] = []  # 1-minute load average after each repeat: other work on the machine
     for rep in range(1, args.repeat + 1):
         for tool in ("io-floor", "pillow"):
             run = in_child(tool, root, args.jobs)
@@ -485,8 +486,11 @@ def run_benchmark(args) -> dict:
                 kept_store = store
             else:
                 drop_store(store)
+        loads.append(round(os.getloadavg()[0], 2))
         print(
-            f"repeat {rep}: " + ", ".join(f"{tool} {v[-1]:.2f} s" for tool, v in times.items()),
+            f"repeat {rep}: "
+            + ", ".join(f"{tool} {v[-1]:.3f} s" for tool, v in times.items())
+            + f" (load average after it: {loads[-1]})",
             flush=True,
         )
     load_after = [round(x, 2) for x in os.getloadavg()]
@@ -547,6 +551,7 @@ def run_benchmark(args) -> dict:
             for k, limit in targets.items()
         },
         "loadavg_after_timings": load_after,
+        "loadavg_1min_after_each_repeat": loads,
         "agreement": checks,
         "memory": memory,
     }
@@ -558,9 +563,9 @@ def run_benchmark(args) -> dict:
         rows.append(
             [
                 tool,
-                round(med[tool], 3),
-                round(best[tool], 3),
-                " ".join(f"{x:.2f}" for x in times[tool]),
+                f"{med[tool]:.3f}",
+                f"{best[tool]:.3f}",
+                " ".join(f"{x:.3f}" for x in times[tool]),
                 round(n / med[tool]),
                 round(cpu_med[tool], 2),
                 round(1e6 * cpu_med[tool] / n, 1),
@@ -721,6 +726,104 @@ def run_profile(args) -> dict:
     }
 
 
+def run_stages(args) -> dict:
+    """CPU time per file of each stage of a jpegaudit scan, run stage by stage in this process
+    on about `args.stages` files (best of 3 passes each). Reaches into jpegaudit's internals
+    (scanner.engine, scanner.units, audit), so it may need updating when they change."""
+    import pickle
+    from datetime import datetime, timezone
+
+    import pyarrow as pa
+
+    import jpegaudit.audit as audit_module
+    from jpegaudit.jpeg import parser as parser_module
+    from jpegaudit.scanner import engine
+    from jpegaudit.scanner.store import StoreIndex, rows_to_table, write_part_atomically
+    from jpegaudit.scanner.units import FileBatch, Work, _audit_local_item
+    from jpegaudit.sources.remote import DEFAULT_REMOTE
+
+    pa.array([0])  # pyarrow's first conversion imports pandas: a per-worker cost, not per file
+    root = os.path.abspath(args.dataset)
+    workdir = tempfile.mkdtemp(prefix="jpegaudit-stages-", dir=args.workdir)
+    subset = os.path.join(workdir, "subset")
+    os.mkdir(subset)
+    n = 0
+    for d in sorted(e.path for e in os.scandir(root) if e.is_dir()):
+        if n >= args.stages:
+            break
+        os.symlink(d, os.path.join(subset, os.path.basename(d)))
+        n += count_files(d)
+    paths = list_files(subset)
+    n = len(paths)
+    read_whole_chunk(paths)
+
+    def per_file(fn, setup=None) -> float:
+        best = float("inf")
+        for _ in range(3):
+            if setup is not None:
+                setup()
+            start = time.process_time()
+            fn()
+            best = min(best, time.process_time() - start)
+        return round(1e6 * best / n, 1)
+
+    def clear_caches() -> None:
+        audit_module._HEADER_CACHE.clear()
+        audit_module._quality_columns.cache_clear()
+        parser_module._decode_dqt.cache_clear()
+        parser_module._decode_dht.cache_clear()
+
+    items: list = []
+
+    def walk_and_plan() -> None:
+        items.clear()
+        plan = engine._Plan(StoreIndex({}), set(), True, {})
+        items.extend(thing[1] for thing in plan.things([engine._Root(subset, "local", "x")]))
+
+    now = datetime.now(timezone.utc)
+
+    def audit_all() -> list[dict]:
+        return [_audit_local_item(item, DEFAULT_LIMITS, now) for item in items]
+
+    stages: dict[str, float] = {}
+    stages["I/O floor: open, fstat, pread head and tail, close"] = per_file(
+        lambda: io_floor_chunk(paths)
+    )
+    stages["Pillow peer (for comparison)"] = per_file(lambda: pillow_scan_chunk(paths))
+    stages["main: walk + plan"] = per_file(walk_and_plan)
+    batches = [FileBatch(tuple(items[i : i + CHUNK])) for i in range(0, n, CHUNK)]
+    works = [Work(b, workdir, False, DEFAULT_LIMITS, DEFAULT_REMOTE) for b in batches]
+    stages["main -> worker: pickle + unpickle the batch"] = per_file(
+        lambda: [pickle.loads(pickle.dumps(w)) for w in works]
+    )
+    stages["worker: batch digest (twice per batch)"] = per_file(
+        lambda: [(b.digest(), b.digest()) for b in batches]
+    )
+    stages["worker: audit every file, caches emptied first"] = per_file(audit_all, clear_caches)
+    stages["worker: audit every file, caches warm"] = per_file(audit_all)
+    stages["  of which new_row (the empty 70-column dict)"] = per_file(
+        lambda: [audit_module.new_row(p, "x", subset, now) for p in paths]
+    )
+    clear_caches()
+    rows = audit_all()
+    cached = len(audit_module._HEADER_CACHE)
+    stages["worker: rows_to_table"] = per_file(
+        lambda: [rows_to_table(rows[i : i + CHUNK]) for i in range(0, n, CHUNK)]
+    )
+    tables = [rows_to_table(rows[i : i + CHUNK]) for i in range(0, n, CHUNK)]
+    stages["worker: write the Parquet part (zstd)"] = per_file(
+        lambda: [
+            write_part_atomically(t, Path(workdir) / f"part-{i}.parquet")
+            for i, t in enumerate(tables)
+        ]
+    )
+    shutil.rmtree(workdir, ignore_errors=True)
+    parsed = sum(1 for r in rows if r.get("header_bytes") is not None)
+    print(f"{n} files; header cache after one cold pass: {cached} entries; CPU us per file:")
+    print_table(["stage", "CPU us/file"], [[k, v] for k, v in stages.items()])
+    return {"files": n, "header_cache_entries": cached, "jpeg_rows": parsed, "stages": stages}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", nargs="?", help="folder of images to scan")
@@ -753,6 +856,12 @@ def main(argv: list[str] | None = None) -> None:
         help="cProfile a jobs=1 jpegaudit scan of about N files and exit",
     )
     parser.add_argument("--profile-out", metavar="FILE", help="pstats file for --profile")
+    parser.add_argument(
+        "--stages",
+        type=int,
+        metavar="N",
+        help="CPU time per file of each scan stage, in one process, on about N files, and exit",
+    )
     parser.add_argument("--child", metavar="TOOL", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--sample-memory", action="store_true", help=argparse.SUPPRESS)
@@ -768,6 +877,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("DATASET_DIR is required (except with --memory-only)")
     elif args.profile:
         report = run_profile(args)
+    elif args.stages:
+        report = run_stages(args)
     else:
         report = run_benchmark(args)
     if args.json:
