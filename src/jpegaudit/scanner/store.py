@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import operator
 import os
 import uuid
 from collections.abc import Iterable, Sequence
@@ -45,9 +46,16 @@ class StoreError(Exception):
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:
-    # Column by column with explicit types: several times faster than Table.from_pydict.
-    arrays = [pa.array([row[f.name] for row in rows], type=f.type) for f in ARROW_SCHEMA]
+    # Transpose with one C-level itemgetter per row, then one typed pa.array per column:
+    # about 3x faster than a list comprehension per column (docs/performance.md).
+    if not rows:
+        return ARROW_SCHEMA.empty_table()
+    columns = zip(*map(_ROW_VALUES, rows), strict=True)
+    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, ARROW_SCHEMA, strict=True)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+_ROW_VALUES = operator.itemgetter(*ARROW_SCHEMA.names)
 
 
 def write_part_atomically(table: pa.Table, final_path: Path) -> None:
