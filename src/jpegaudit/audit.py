@@ -11,6 +11,7 @@ from functools import lru_cache
 from jpegaudit import __version__
 from jpegaudit.jpeg import NeedMoreData, parse_jpeg
 from jpegaudit.jpeg import describe as d
+from jpegaudit.jpeg.exif import parse_exif
 from jpegaudit.jpeg.header import HuffmanTable, JpegHeader, QuantTable
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN
 from jpegaudit.quality import estimate_quality, fingerprint, format_tables
@@ -52,11 +53,12 @@ def audit_bytes(
         row["error"] = "empty file" if fmt == "empty" else f"not a JPEG: {fmt}"
         return row
 
-    cached = _cached_columns(head)
+    shape = _header_shape(head)
+    cached = _HEADER_CACHE.get(shape.key) if shape is not None else None
     if cached is not None:
-        header_columns, sos_offset = cached
-        row.update(header_columns)
-        tail_read, eoi_end = _find_eoi(read_at, size, head, sos_offset, limits)
+        assert shape is not None
+        _apply_cached(row, shape, cached)
+        tail_read, eoi_end = _find_eoi(read_at, size, head, shape.sos_offset, limits)
         row["truncated"] = eoi_end is None
         row["trailing_bytes"] = None if eoi_end is None else size - eoi_end
         row["read_bytes"] = read_bytes + tail_read
@@ -83,7 +85,8 @@ def audit_bytes(
 
     before = dict(row)
     _fill_header_columns(row, header)
-    _remember_columns(head, header, before, row)
+    if shape is not None:
+        _remember_columns(shape, header, before, row)
     if header.truncated:
         row["truncated"] = True
     elif header.sos_offset is not None and header.error is None:
@@ -100,9 +103,9 @@ def audit_bytes(
 # Files from one encoder at one setting and size have byte-identical headers; ImageNet-like
 # datasets repeat a few thousand headers over millions of files. Keyed on the exact bytes from
 # SOI to the end of the SOS segment, so a hit is the same parse by construction.
-_HEADER_CACHE: dict[bytes, tuple[dict, int]] = {}
+_HEADER_CACHE: dict[bytes, _CachedHeader] = {}
 _HEADER_CACHE_MAX = 4096
-_HEADER_CACHE_MAX_BYTES = 4096  # headers longer than this (EXIF, ICC) are rarely repeated
+_HEADER_CACHE_MAX_BYTES = 4096  # keys longer than this (ICC profiles) are rarely repeated
 
 
 # Markers followed by a length field that a plain header is made of (SOFn, DHT, DAC, DQT, DNL,
@@ -114,37 +117,103 @@ _SEGMENT_CODES = (
 )
 
 
-def _header_end(head: bytes) -> int:
-    """End offset of the first SOS segment, by hopping segment lengths; 0 if anything is unusual
-    (junk between markers, fill bytes, a segment past `head`): the full parser handles those."""
+@dataclass(frozen=True)
+class _HeaderShape:
+    """A plain header found by hopping segment lengths. `key` is the header's bytes with the
+    first Exif APP1 segment left out (its position kept), so that files which differ only in
+    their EXIF (a per-shot DateTime, an orientation) share one cache entry; the EXIF segment
+    is parsed per file."""
+
+    key: bytes
+    sos_offset: int
+    exif_tiff: bytes | None  # the first Exif segment's TIFF bytes (after Exif\0\0)
+
+
+def _header_shape(head: bytes) -> _HeaderShape | None:
+    """None if anything is unusual (junk between markers, fill bytes, RSTn, a segment past
+    `head`): the full parser handles those, uncached."""
     pos = 2
-    limit = min(len(head), _HEADER_CACHE_MAX_BYTES)
+    limit = len(head)
+    exif_at = exif_end = 0
     while pos + 4 <= limit:
         if head[pos] != 0xFF:
-            return 0
+            return None
         code = head[pos + 1]
         end = pos + 2 + ((head[pos + 2] << 8) | head[pos + 3])
         if code == 0xDA:
-            return end if end <= limit else 0
+            if end > limit:
+                return None
+            if exif_end:
+                key = b"E%d:" % exif_at + head[:exif_at] + head[exif_end:end]
+                exif_tiff: bytes | None = head[exif_at + 10 : exif_end]
+            else:
+                key, exif_tiff = b"N" + head[:end], None
+            if len(key) > _HEADER_CACHE_MAX_BYTES:
+                return None
+            return _HeaderShape(key, pos, exif_tiff)
         if code not in _SEGMENT_CODES or end > limit:
-            return 0  # fill bytes, RSTn, TEM, SOI...: not a plain header, parse it in full
+            return None
+        if code == 0xE1 and not exif_end and head[pos + 4 : pos + 9] == b"Exif\x00":
+            exif_at, exif_end = pos, end
         pos = end
-    return 0
+    return None
 
 
-def _cached_columns(head: bytes) -> tuple[dict, int] | None:
-    end = _header_end(head)
-    return _HEADER_CACHE.get(head[:end]) if end else None
+# Columns that depend on the EXIF segment or on where the SOS falls: set per file on a hit.
+_PER_FILE_HEADER_COLUMNS = frozenset(
+    {
+        "orientation",
+        "exif_make",
+        "exif_model",
+        "exif_software",
+        "warnings",
+        "encoder",
+        "header_bytes",
+    }
+)
 
 
-def _remember_columns(head: bytes, header: JpegHeader, before: dict, row: dict) -> None:
-    if header.error is not None or header.truncated or header.sos_offset is None:
+@dataclass(frozen=True)
+class _CachedHeader:
+    columns: dict
+    header_warnings: tuple[str, ...]  # the parser's own, without the EXIF parser's
+    photoshop_adobe: bool
+
+
+def _remember_columns(shape: _HeaderShape, header: JpegHeader, before: dict, row: dict) -> None:
+    if header.error is not None or header.truncated or header.sos_offset != shape.sos_offset:
         return
-    end = _header_end(head)
-    if not end or len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
         return
-    columns = {k: v for k, v in row.items() if before.get(k, _MISSING) is not v}
-    _HEADER_CACHE[head[:end]] = (columns, header.sos_offset)
+    columns = {
+        k: v
+        for k, v in row.items()
+        if before.get(k, _MISSING) is not v and k not in _PER_FILE_HEADER_COLUMNS
+    }
+    _HEADER_CACHE[shape.key] = _CachedHeader(
+        columns, header.warnings, header.photoshop and header.adobe is not None
+    )
+
+
+def _apply_cached(row: dict, shape: _HeaderShape, cached: _CachedHeader) -> None:
+    row.update(cached.columns)
+    row["header_bytes"] = shape.sos_offset
+    warnings = list(cached.header_warnings)
+    make = None
+    if shape.exif_tiff is not None:
+        exif = parse_exif(shape.exif_tiff)
+        row["orientation"] = exif.orientation
+        row["exif_make"] = make = exif.make
+        row["exif_model"] = exif.model
+        row["exif_software"] = exif.software
+        warnings.extend(exif.warnings)
+    row["warnings"] = "; ".join(warnings) or None
+    if "process" in cached.columns:  # a frame was read
+        row["encoder"] = _encoder(
+            row.get("quality_exact"), row.get("qtable_bits"), cached.photoshop_adobe, make
+        )
+    else:
+        row["encoder"] = "unknown"
 
 
 _MISSING = object()
@@ -283,11 +352,16 @@ def _quality_columns(tables: tuple[QuantTable, ...]) -> dict:
 
 
 def _encoder_family(row: dict, h: JpegHeader, exact: bool | None) -> str:
+    make = h.exif.make if h.exif is not None else None
+    return _encoder(exact, row["qtable_bits"], h.photoshop and h.adobe is not None, make)
+
+
+def _encoder(exact: bool | None, qtable_bits: int | None, photoshop: bool, make: str | None) -> str:
     if exact:
-        return "ijg-16bit" if row["qtable_bits"] == 16 else "ijg"
-    if h.photoshop and h.adobe is not None:
+        return "ijg-16bit" if qtable_bits == 16 else "ijg"
+    if photoshop:
         return "photoshop"
-    if h.exif is not None and h.exif.make:
+    if make:
         return "camera"
     return "unknown"
 

@@ -1,0 +1,74 @@
+"""The header cache (audit.py) never changes a row: every file audited with a cold cache gives
+the same row as with a cache warmed by other files, including files that differ only in EXIF."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from jpegaudit import audit
+from jpegaudit.audit import audit_bytes, new_row
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+
+def exif_block(orientation: int, make: bytes) -> bytes:
+    # TIFF, little endian: IFD0 with Make (ASCII, offset) and Orientation (SHORT, inline)
+    make = make + b"\x00"
+    entries = 2
+    ifd = struct.pack("<H", entries)
+    data_at = 8 + 2 + 12 * entries + 4
+    ifd += struct.pack("<HHII", 0x010F, 2, len(make), data_at)
+    ifd += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+    ifd += struct.pack("<I", 0)
+    return b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd + make
+
+
+def row_of(data: bytes, name: str = "x.jpg") -> dict:
+    row = new_row(name, "s", "r", None)
+    row["entry_type"] = "file"
+    return audit_bytes(lambda o, n: data[o : o + n], len(data), row)
+
+
+def cold(data: bytes) -> dict:
+    audit._HEADER_CACHE.clear()
+    return row_of(data)
+
+
+def samples() -> list[bytes]:
+    out = []
+    for orientation, make in ((1, b"Canon"), (6, b"NIKON"), (8, b"")):
+        for quality in (75, 96):
+            buf = io.BytesIO()
+            exif = exif_block(orientation, make) if make or orientation != 8 else None
+            Image.new("RGB", (40, 30), 80).save(buf, "JPEG", quality=quality, exif=exif or b"")
+            out.append(buf.getvalue())
+    if CORPORA.is_dir():
+        out += [p.read_bytes() for p in sorted(CORPORA.glob("*/*")) if p.suffix != ".tsv"]
+    return out
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_warm_cache_rows_equal_cold_rows(order):
+    data = samples()
+    expected = [cold(d) for d in data]
+    audit._HEADER_CACHE.clear()
+    sequence = list(range(len(data)))
+    if order == "backward":
+        sequence.reverse()
+    for _ in range(2):  # the second round is all hits where the key allows
+        for i in sequence:
+            assert row_of(data[i]) == expected[i], i
+
+
+def test_files_differing_only_in_exif_share_one_entry_and_keep_their_own_exif():
+    a, b = samples()[0], samples()[2]  # q75: orientation 1 Canon vs 6 NIKON
+    audit._HEADER_CACHE.clear()
+    row_a, row_b = row_of(a), row_of(b)
+    assert len(audit._HEADER_CACHE) == 1
+    assert (row_a["orientation"], row_a["exif_make"]) == (1, "Canon")
+    assert (row_b["orientation"], row_b["exif_make"]) == (6, "NIKON")
