@@ -1,13 +1,14 @@
 """What a scan costs an object store, counted by the server (moto's S3 on loopback behind a
 counting WSGI layer): loose objects take one ranged request for the header plus one 64-byte
-request for the tail, a small fraction of their bytes; tar shards are streamed in large ranges."""
+request for the tail, a small fraction of their bytes (with `read_tail=False`, `--no-tail`, the
+header request alone); tar shards are streamed in large ranges."""
 
 from __future__ import annotations
 
 import pytest
 from sourcedata import CountingS3Server, noise_jpeg, tar_bytes
 
-from jpegaudit.api import read_store, scan
+from jpegaudit.api import ReadLimits, read_store, scan
 
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
@@ -93,3 +94,38 @@ def test_rescan_of_unchanged_objects_reads_no_object(s3, tmp_path):
     again = scan("s3://imagenet/train", tmp_path / "store", jobs=1, storage_options=options)
     assert (again.scanned, again.unchanged) == (0, N_OBJECTS)
     assert object_gets(s3.log, "imagenet") == []
+
+
+def test_without_the_tail_loose_objects_cost_one_request_each(s3, tmp_path):
+    s3.log.clear()
+    limits = ReadLimits(read_tail=False)
+    store = tmp_path / "store"
+    result = scan(
+        "s3://imagenet/train", store, jobs=1, storage_options=s3.storage_options, limits=limits
+    )
+    gets = object_gets(s3.log, "imagenet")
+    assert sorted(e.path for e in gets) == sorted(f"/imagenet/{k}" for k in s3.objects)
+    assert all(e.range.startswith("bytes=0-") for e in gets)
+    served = sum(e.body_bytes for e in gets)
+    total = sum(len(v) for v in s3.objects.values())
+    assert served / total < 0.25
+    assert (result.requests, result.fetched_bytes) == (len(gets), served)
+    df = read_store(store)
+    assert len(df) == N_OBJECTS
+    # What the tail would have told is unknown, and said to be.
+    assert not df.tail_checked.any() and df.truncated.isna().all()
+    assert df.trailing_bytes.isna().all() and df.quality_luma.notna().all()
+    print(
+        f"\nloose objects without the tail: {len(gets) / N_OBJECTS:.2f} GET/object, "
+        f"{served / N_OBJECTS / 1024:.1f} KiB/object of {total / N_OBJECTS / 1024:.1f} KiB "
+        f"({served / total:.1%})"
+    )
+    # A later scan that wants the tail reads the tail-less rows again, and only those.
+    s3.log.clear()
+    again = scan("s3://imagenet/train", store, jobs=1, storage_options=s3.storage_options)
+    assert (again.scanned, again.unchanged) == (N_OBJECTS, 0)
+    df = read_store(store)
+    assert len(df) == N_OBJECTS and df.tail_checked.all() and (~df.truncated).all()
+    s3.log.clear()
+    third = scan("s3://imagenet/train", store, jobs=1, storage_options=s3.storage_options)
+    assert (third.scanned, third.unchanged) == (0, N_OBJECTS)

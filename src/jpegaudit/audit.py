@@ -27,6 +27,9 @@ class ReadLimits:
     max_header_bytes: int = 16 * 1024 * 1024  # a header that needs more is reported, not read
     tail_bytes: int = 64  # first tail read; EOI is normally the last two bytes
     max_tail_bytes: int = 1024 * 1024  # how far back to look for EOI before calling it missing
+    # False skips the tail read of files longer than the head: one ranged request per object
+    # store object instead of two, at the price of `truncated`/`trailing_bytes` being unknown.
+    read_tail: bool = True
 
 
 DEFAULT_LIMITS = ReadLimits()
@@ -58,10 +61,9 @@ def audit_bytes(
     if cached is not None:
         assert shape is not None
         _apply_cached(row, shape, cached)
-        tail_read, eoi_end = _find_eoi(read_at, size, head, shape.sos_offset, limits)
-        row["truncated"] = eoi_end is None
-        row["trailing_bytes"] = None if eoi_end is None else size - eoi_end
-        row["read_bytes"] = read_bytes + tail_read
+        row["read_bytes"] = read_bytes + _check_tail(
+            read_at, size, head, shape.sos_offset, row, limits
+        )
         return row
     while True:
         try:
@@ -88,12 +90,9 @@ def audit_bytes(
     if shape is not None:
         _remember_columns(shape, header, before, row)
     if header.truncated:
-        row["truncated"] = True
+        row["truncated"] = row["tail_checked"] = True
     elif header.sos_offset is not None and header.error is None:
-        tail_read, eoi_end = _find_eoi(read_at, size, head, header.sos_offset, limits)
-        read_bytes += tail_read
-        row["truncated"] = eoi_end is None
-        row["trailing_bytes"] = None if eoi_end is None else size - eoi_end
+        read_bytes += _check_tail(read_at, size, head, header.sos_offset, row, limits)
     else:
         row["truncated"] = False
     row["read_bytes"] = read_bytes
@@ -222,6 +221,21 @@ _MISSING = object()
 @lru_cache(maxsize=1024)
 def _is_standard(table: HuffmanTable) -> bool:
     return bytes(table.counts) + bytes(table.values) in STANDARD_HUFFMAN
+
+
+def _check_tail(
+    read_at: ReadAt, size: int, head: bytes, sos_offset: int, row: dict, limits: ReadLimits
+) -> int:
+    """Set `truncated`, `trailing_bytes` and `tail_checked` from the file's end; return the
+    bytes read for it. A file held whole in the head is always checked (it costs nothing)."""
+    if not limits.read_tail and size > len(head):
+        row["tail_checked"] = False
+        return 0
+    tail_read, eoi_end = _find_eoi(read_at, size, head, sos_offset, limits)
+    row["truncated"] = eoi_end is None
+    row["trailing_bytes"] = None if eoi_end is None else size - eoi_end
+    row["tail_checked"] = True
+    return tail_read
 
 
 def _find_eoi(

@@ -76,6 +76,13 @@ def main() -> None:
     default=None,
     help="Coefficient reader for --deep (default: libjpeg-turbo when installed).",
 )
+@click.option(
+    "--tail/--no-tail",
+    default=True,
+    show_default=True,
+    help="--no-tail: skip reading each file's last bytes (one request per object-store object "
+    "instead of two); truncated and trailing_bytes are then null (unknown).",
+)
 def scan(
     paths,
     store,
@@ -91,10 +98,11 @@ def scan(
     backend,
     deep,
     deep_reader,
+    tail,
 ):
     """Scan files, folders, tar/zip shards and URLs (s3://, gs://, https://, ...) into a
     Parquet scan store (only changed files and shards are re-read)."""
-    from jpegaudit.api import ScanError, ScanInterrupted, StoreError
+    from jpegaudit.api import ReadLimits, ScanError, ScanInterrupted, StoreError
     from jpegaudit.api import scan as run
 
     if not paths and not from_list:
@@ -119,6 +127,7 @@ def scan(
             backend=backend,
             deep=deep,
             deep_reader=deep_reader,
+            limits=ReadLimits(read_tail=tail),
         )
     except ScanInterrupted as stop:
         r = stop.result

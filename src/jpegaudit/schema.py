@@ -77,6 +77,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     # integrity
     ("truncated", "bool"),
     ("trailing_bytes", "int64"),
+    ("tail_checked", "bool"),
 )
 
 # Added by the deep modules (docs/deep.md): `backend` for every row, the rest by

@@ -91,13 +91,22 @@ class _Plan:
     _members: dict[str, list[str]] | None = None
     backend: str = "header"
     deep: bool = False
+    read_tail: bool = True
 
     def _same_mode(self, previous: tuple) -> bool:
-        """A row read by another backend, or without deep columns when --deep is asked, is
-        read again even though the file did not change."""
-        backend, deep_reader, fmt = previous[5], previous[6], previous[7]
+        """A row read by another backend, without deep columns when --deep is asked, or
+        without its tail (`read_tail=False`) when the tail is wanted, is read again even
+        though the file did not change."""
+        backend, deep_reader, fmt = previous[5:8]
         wants_deep = self.deep and fmt == "jpeg"  # deep mode reads JPEGs only
-        return (backend or "header") == self.backend and (not wants_deep or deep_reader is not None)
+        return (
+            (backend or "header") == self.backend
+            and (not wants_deep or deep_reader is not None)
+            and self._tail_as_wanted(previous)
+        )
+
+    def _tail_as_wanted(self, previous: tuple) -> bool:
+        return not (self.read_tail and previous[8] is False)
 
     # Each yielded thing is either a Shard with the paths of the rows it replaces, or a
     # batchable item: (bucket key, item, replaces an existing row, filesystem spec or None).
@@ -196,7 +205,7 @@ class _Plan:
             same = size is not None
         else:
             same = size == entry.size and (entry.mtime_ns is None or mtime == entry.mtime_ns)
-        if same and old_split == split:
+        if same and old_split == split and self._tail_as_wanted(previous):
             self.unchanged += 1
             return
         yield (key, ObjectItem(entry, root, split), True, spec)
@@ -229,7 +238,8 @@ class _Plan:
     def _shard(self, shard: Shard) -> Iterator[tuple]:
         old = self._shard_rows(shard.path)
         self.seen_known.update(old)
-        if done_part_name(shard) in self.done_parts:
+        tails_as_wanted = all(self._tail_as_wanted(self.index.entries[p]) for p in old)
+        if done_part_name(shard) in self.done_parts and tails_as_wanted:
             self.unchanged += len(old)
             return
         yield (shard, old)
@@ -457,7 +467,15 @@ def _check_deep_mode(backend: str, deep: bool, deep_reader: str | None) -> str |
 def _run(store: ScanStore, roots: Sequence[_Root], s: _Settings, started: float) -> ScanResult:
     index = store.load_index()
     done_parts = {p.name for p in store.part_files()}
-    plan = _Plan(index, done_parts, s.shards, s.storage_options, backend=s.backend, deep=s.deep)
+    plan = _Plan(
+        index,
+        done_parts,
+        s.shards,
+        s.storage_options,
+        backend=s.backend,
+        deep=s.deep,
+        read_tail=s.limits.read_tail,
+    )
     pending_parts: list[Path] = []
     replaced: set[str] = set()
     drops_when_done: dict[str, list[str]] = {}  # part name (as planned) -> rows it replaces

@@ -139,11 +139,14 @@ class ScanStore:
     def load_index(self) -> StoreIndex:
         entries: dict[str, tuple] = {}
         names = ["path", "bytes", "mtime_ns", "split", "root", "backend", "deep_reader", "format"]
+        names.append("tail_checked")
         for part in self.part_files():
             table = pq.read_table(part, columns=names, schema=ARROW_SCHEMA)
             columns = [table.column(n).to_pylist() for n in names]
-            for path, size, mtime, split, root, backend, deep, fmt in zip(*columns, strict=True):
-                entries[path] = (size, mtime, split, part.name, root, backend, deep, fmt)
+            for path, size, mtime, split, root, backend, deep, fmt, tail in zip(
+                *columns, strict=True
+            ):
+                entries[path] = (size, mtime, split, part.name, root, backend, deep, fmt, tail)
         return StoreIndex(entries)
 
     # -- writing ---------------------------------------------------------------------------
