@@ -696,7 +696,7 @@ def run_profile(args) -> dict:
         plain_wall = time.perf_counter() - start
         import jpegaudit.audit as audit_module
 
-        audit_module._HEADER_CACHE.clear()  # the profiled run starts as cold as the first one
+        audit_module.clear_header_caches()  # the profiled run starts as cold as the first one
         profiler = cProfile.Profile()
         start = time.perf_counter()
         profiler.enable()
@@ -768,7 +768,7 @@ def run_stages(args) -> dict:
         return round(1e6 * best / n, 1)
 
     def clear_caches() -> None:
-        audit_module._HEADER_CACHE.clear()
+        audit_module.clear_header_caches()
         audit_module._quality_columns.cache_clear()
         parser_module._decode_dqt.cache_clear()
         parser_module._decode_dht.cache_clear()

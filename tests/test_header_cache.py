@@ -1,5 +1,6 @@
-"""The header cache (audit.py) never changes a row: every file audited with a cold cache gives
-the same row as with a cache warmed by other files, including files that differ only in EXIF."""
+"""The header caches (audit.py) never change a row: every file audited with cold caches gives
+the same row as with caches warmed by other files, including files that differ only in EXIF
+and files whose first FFDA bytes are not their SOS marker."""
 
 from __future__ import annotations
 
@@ -35,8 +36,28 @@ def row_of(data: bytes, name: str = "x.jpg") -> dict:
 
 
 def cold(data: bytes) -> dict:
-    audit._HEADER_CACHE.clear()
+    audit.clear_header_caches()
     return row_of(data)
+
+
+def ffda_in_dqt() -> bytes:
+    """A JPEG whose quantization table holds the bytes FF DA (entries 255, 218)."""
+    table = [255, 218] * 32
+    buf = io.BytesIO()
+    Image.new("L", (16, 16), 80).save(buf, "JPEG", qtables=[table])
+    data = buf.getvalue()
+    assert b"\xff\xda" in data[: data.index(b"\xff\xc0")]
+    return data
+
+
+def ffda_in_comment(quality: int = 80) -> bytes:
+    """A JPEG with a COM segment holding FF DA 00 02 before its tables: files at different
+    qualities share their bytes up to the end of that fake "SOS"."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), 80).save(buf, "JPEG", quality=quality)
+    data = buf.getvalue()
+    comment = b"\xff\xda\x00\x02 not a scan"
+    return data[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + data[2:]
 
 
 def samples() -> list[bytes]:
@@ -47,6 +68,7 @@ def samples() -> list[bytes]:
             exif = exif_block(orientation, make) if make or orientation != 8 else None
             Image.new("RGB", (40, 30), 80).save(buf, "JPEG", quality=quality, exif=exif or b"")
             out.append(buf.getvalue())
+    out += [ffda_in_dqt(), ffda_in_comment(80), ffda_in_comment(50)]
     if CORPORA.is_dir():
         out += [p.read_bytes() for p in sorted(CORPORA.glob("*/*")) if p.suffix != ".tsv"]
     return out
@@ -56,7 +78,7 @@ def samples() -> list[bytes]:
 def test_warm_cache_rows_equal_cold_rows(order):
     data = samples()
     expected = [cold(d) for d in data]
-    audit._HEADER_CACHE.clear()
+    audit.clear_header_caches()
     sequence = list(range(len(data)))
     if order == "backward":
         sequence.reverse()
@@ -67,8 +89,27 @@ def test_warm_cache_rows_equal_cold_rows(order):
 
 def test_files_differing_only_in_exif_share_one_entry_and_keep_their_own_exif():
     a, b = samples()[0], samples()[2]  # q75: orientation 1 Canon vs 6 NIKON
-    audit._HEADER_CACHE.clear()
+    audit.clear_header_caches()
     row_a, row_b = row_of(a), row_of(b)
     assert len(audit._HEADER_CACHE) == 1
     assert (row_a["orientation"], row_a["exif_make"]) == (1, "Canon")
     assert (row_b["orientation"], row_b["exif_make"]) == (6, "NIKON")
+
+
+@pytest.mark.parametrize("make", [ffda_in_dqt, ffda_in_comment])
+def test_a_first_ffda_that_is_not_the_sos_is_never_a_whole_header_key(make):
+    data = make()
+    audit.clear_header_caches()
+    first = row_of(data)
+    assert first["error"] is None and first["header_bytes"] > data.index(b"\xff\xda")
+    assert audit._WHOLE_HEADER_CACHE == {}
+    assert row_of(data) == first
+
+
+def test_plain_headers_are_served_from_the_whole_header_cache():
+    data = samples()[4]  # no EXIF
+    assert b"Exif" not in data
+    audit.clear_header_caches()
+    first = row_of(data)
+    assert list(audit._WHOLE_HEADER_CACHE) == [data[: first["header_bytes"] + 14]]
+    assert row_of(data) == first

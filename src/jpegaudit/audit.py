@@ -56,6 +56,16 @@ def audit_bytes(
         row["error"] = "empty file" if fmt == "empty" else f"not a JPEG: {fmt}"
         return row
 
+    sos_candidate = head.find(b"\xff\xda", 2)
+    whole_key = _whole_header_key(head, sos_candidate)
+    columns = _WHOLE_HEADER_CACHE.get(whole_key) if whole_key is not None else None
+    if columns is not None:
+        row.update(columns)
+        row["read_bytes"] = read_bytes + _check_tail(
+            read_at, size, head, sos_candidate, row, limits
+        )
+        return row
+
     shape = _header_shape(head)
     cached = _HEADER_CACHE.get(shape.key) if shape is not None else None
     if cached is not None:
@@ -89,6 +99,8 @@ def audit_bytes(
     _fill_header_columns(row, header)
     if shape is not None:
         _remember_columns(shape, header, before, row)
+        if whole_key is not None and shape.exif_tiff is None and sos_candidate == shape.sos_offset:
+            _remember_whole_header(whole_key, header, before, row)
     if header.truncated:
         row["truncated"] = row["tail_checked"] = True
     elif header.sos_offset is not None and header.error is None:
@@ -105,6 +117,38 @@ def audit_bytes(
 _HEADER_CACHE: dict[bytes, _CachedHeader] = {}
 _HEADER_CACHE_MAX = 4096
 _HEADER_CACHE_MAX_BYTES = 4096  # keys longer than this (ICC profiles) are rarely repeated
+
+
+# The fast path in front of that cache, for headers without EXIF (most files): keyed on the
+# bytes up to the end of the segment that starts at the first FFDA in the file, found by one
+# `bytes.find` instead of hopping segment by segment. A header is stored only when that FFDA
+# is its real SOS; a later file whose bytes equal a stored key therefore parses the same up to
+# the same SOS, whatever its first FFDA was, so a hit is the same parse by construction. The
+# value holds every header column, the per-file ones included (without EXIF none vary).
+_WHOLE_HEADER_CACHE: dict[bytes, dict] = {}
+
+
+def clear_header_caches() -> None:
+    """Forget every cached header (tests and benchmarks that need a cold start)."""
+    _HEADER_CACHE.clear()
+    _WHOLE_HEADER_CACHE.clear()
+
+
+def _whole_header_key(head: bytes, sos: int) -> bytes | None:
+    if sos < 0 or sos + 4 > len(head):
+        return None
+    end = sos + 2 + ((head[sos + 2] << 8) | head[sos + 3])
+    if end > len(head) or end > _HEADER_CACHE_MAX_BYTES:
+        return None
+    return head[:end]
+
+
+def _remember_whole_header(key: bytes, header: JpegHeader, before: dict, row: dict) -> None:
+    if header.error is not None or header.truncated or header.exif is not None:
+        return
+    if len(_WHOLE_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        return
+    _WHOLE_HEADER_CACHE[key] = {k: v for k, v in row.items() if before.get(k, _MISSING) is not v}
 
 
 # Markers followed by a length field that a plain header is made of (SOFn, DHT, DAC, DQT, DNL,
@@ -380,15 +424,16 @@ def _encoder(exact: bool | None, qtable_bits: int | None, photoshop: bool, make:
     return "unknown"
 
 
+_NEW_ROW = {**empty_row(), "ext_mismatch": False, "scanner_version": __version__}
+_NEW_ROW["backend"] = "header"
+
+
 def new_row(path: str, split: str, root: str, scanned_at) -> dict:
     """A row with the identity columns set and every other column null."""
-    row = empty_row()
+    row = _NEW_ROW.copy()  # one per file: copying a template is the cheap way to build it
     row["path"] = path
     row["split"] = split
     row["root"] = root
     row["ext"] = extension_of(path)
-    row["ext_mismatch"] = False
     row["scanned_at"] = scanned_at
-    row["scanner_version"] = __version__
-    row["backend"] = "header"
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Literal
 
 from jpegaudit.jpeg.header import Exif
@@ -14,6 +15,10 @@ _TAG_MODEL = 0x0110
 _TAG_SOFTWARE = 0x0131
 _INTEGER_TYPES = (1, 3, 4, 6, 8, 9)  # BYTE, SHORT, LONG, SBYTE, SSHORT, SLONG
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}  # byte, ascii, short, long, ...
+_WANTED_TAGS = frozenset({_TAG_ORIENTATION, _TAG_MAKE, _TAG_MODEL, _TAG_SOFTWARE})
+# An IFD entry: tag, type, count, value or offset to it.
+_ENTRY_LE = struct.Struct("<HHII")
+_ENTRY_BE = struct.Struct(">HHII")
 
 
 def parse_exif(tiff: bytes) -> Exif:
@@ -36,17 +41,19 @@ def parse_exif(tiff: bytes) -> Exif:
         count = MAX_IFD_ENTRIES
     orientation: int | None = None
     strings: dict[int, str] = {}
+    entry_format = _ENTRY_LE if order == "little" else _ENTRY_BE
     for k in range(count):
         entry = ifd + 2 + 12 * k
         if entry + 12 > len(tiff):
             warnings.append("Exif: IFD0 runs past the segment")
             break
-        tag, typ, n = uint(entry, 2), uint(entry + 2, 2), uint(entry + 4, 4)
+        tag, typ, n, offset = entry_format.unpack_from(tiff, entry)
+        if tag not in _WANTED_TAGS:
+            continue  # most of IFD0 (resolution, dates, pointers): nothing to check or keep
         size = _TYPE_SIZES.get(typ, 0) * n
-        value_at = entry + 8 if size <= 4 else uint(entry + 8, 4)
+        value_at = entry + 8 if size <= 4 else offset
         if size == 0 or value_at + size > len(tiff):
-            if tag in (_TAG_ORIENTATION, _TAG_MAKE, _TAG_MODEL, _TAG_SOFTWARE):
-                warnings.append(f"Exif: tag 0x{tag:04x} value out of range")
+            warnings.append(f"Exif: tag 0x{tag:04x} value out of range")
             continue
         if tag == _TAG_ORIENTATION and typ in _INTEGER_TYPES:
             # Any integer type, as Pillow and exiftool accept (some writers use SLONG).
