@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, audit_bytes, new_row
 from jpegaudit.sources.retry import ReadFailed
@@ -16,7 +17,15 @@ _SPECIAL_TYPES = (
     (stat.S_ISBLK, "block-device"),
     (stat.S_ISDIR, "directory"),
 )
+# O_NONBLOCK: if a FIFO replaces a listed file before it is opened, open() returns at once
+# instead of waiting for a writer (fstat then reports it and nothing is read).
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# The listing said "regular file, not a symlink": one that became a symlink since (to a device,
+# say) fails to open with ELOOP and is stat'ed like any other entry.
+_OPEN_LISTED_FLAGS = _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+# A file that shrinks between fstat and the reads is read again at its new size this many times
+# in all; a file still changing under the reads after that gets an error.
+_READ_ATTEMPTS = 2
 
 
 def stat_entry(fs_path: str) -> tuple[os.stat_result | None, str, str | None]:
@@ -62,29 +71,58 @@ def audit_local_file(
         if error is not None:
             return row
     try:
-        fd = os.open(fs_path, _OPEN_FLAGS)
+        fd = os.open(fs_path, _OPEN_LISTED_FLAGS if known_regular else _OPEN_FLAGS)
     except OSError as exc:
+        if exc.errno == errno.ELOOP and known_regular:  # became a symlink since the listing
+            return audit_local_file(fs_path, path, split, root, scanned_at, limits)
         if exc.errno == errno.ENOENT:
             row["entry_type"], row["error"] = "missing", "vanished before it was read"
         else:
             row["entry_type"], row["error"] = "unreadable", f"cannot open: {exc.strerror}"
         return row
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):  # replaced between listing and opening
-            kind = next((name for is_type, name in _SPECIAL_TYPES if is_type(st.st_mode)), "other")
-            row["entry_type"], row["error"] = kind, f"{kind}: not a regular file"
-            return row
-        row["entry_type"] = "file"
-        row["bytes"] = st.st_size
-        row["mtime_ns"] = st.st_mtime_ns
-        return audit_bytes(lambda offset, n: os.pread(fd, n, offset), st.st_size, row, limits)
+        return _audit_open_file(fd, row, lambda: new_row(path, split, root, scanned_at), limits)
     except OSError as exc:
         row["entry_type"] = "unreadable"
         row["error"] = f"read error: {exc.strerror}"
         return row
     finally:
         os.close(fd)
+
+
+def _audit_open_file(fd: int, row: dict, fresh_row: Callable[[], dict], limits: ReadLimits) -> dict:
+    read_total = 0
+    for attempt in range(_READ_ATTEMPTS):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced between listing and opening
+            kind = next((name for is_type, name in _SPECIAL_TYPES if is_type(st.st_mode)), "other")
+            row["entry_type"], row["error"] = kind, f"{kind}: not a regular file"
+            return row
+        if attempt:
+            row = fresh_row()
+        row["entry_type"] = "file"
+        row["bytes"] = st.st_size
+        row["mtime_ns"] = st.st_mtime_ns
+        short_reads = 0
+
+        def read_at(offset: int, n: int) -> bytes:
+            nonlocal short_reads
+            data = os.pread(fd, n, offset)
+            if len(data) < n:  # the audit never asks past the fstat size: the file shrank
+                short_reads += 1
+            return data
+
+        row = audit_bytes(read_at, st.st_size, row, limits)
+        read_total += row["read_bytes"] or 0
+        row["read_bytes"] = read_total
+        if not short_reads:
+            return row
+    # Still shrinking under the reads: keep what the last pass saw, with the size it has now.
+    st = os.fstat(fd)
+    row["bytes"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+    if row["error"] is None:
+        row["error"] = "file shrank while it was being read"
+    return row
 
 
 class LocalShardFile:
