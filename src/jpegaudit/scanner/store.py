@@ -14,7 +14,7 @@ import json
 import operator
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,24 +59,41 @@ _ROW_VALUES = operator.itemgetter(*ARROW_SCHEMA.names)
 
 
 def write_part_atomically(table: pa.Table, final_path: Path) -> None:
-    tmp = final_path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write to a temporary name in the store, then rename: readers and later scans see the whole
+    part or nothing. No fsync: a crash of the machine (not of the scan) can lose recent parts
+    (docs/guarantees.md). A full disk or file-size limit raises StoreError."""
+    _write_atomically(lambda tmp: pq.write_table(table, tmp, compression="zstd"), final_path)
 
 
 def write_part_bytes_atomically(data: bytes, final_path: Path) -> None:
     """A part serialised elsewhere (a Dask worker): same temporary-name-then-rename rule."""
-    tmp = final_path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet")
+    _write_atomically(lambda tmp: tmp.write_bytes(data), final_path)
+
+
+def _write_atomically(write: Callable[[Path], object], final_path: Path) -> None:
+    tmp = final_path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}{final_path.suffix}")
     try:
-        tmp.write_bytes(data)
+        write(tmp)
         os.replace(tmp, final_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        _discard(tmp)
+        if isinstance(exc, OSError):
+            raise StoreError(_write_failure(final_path, exc)) from exc
         raise
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass  # a leftover temporary file is never read, and the next scan removes it
+
+
+def _write_failure(final_path: Path, exc: OSError) -> str:
+    # pyarrow's strerror is "Error writing bytes to file. Detail: [errno 28] ..."; the errno's
+    # own text is what a user recognises (No space left on device, File too large).
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return f"cannot write {final_path.name} in store {final_path.parent}: {reason}"
 
 
 @dataclass
@@ -100,7 +117,10 @@ class ScanStore:
             raise StoreError(f"cannot create store {self.root}: {exc.strerror}") from exc
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"store {self.root} is not a directory")
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot lock store {self.root}: {exc.strerror}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,13 +128,19 @@ class ScanStore:
             raise StoreError(
                 f"store {self.root} is being written by another scan; try again when it ends"
             ) from None
+        except OSError as exc:  # no flock on this file system (some NFS set-ups)
+            os.close(fd)
+            raise StoreError(f"cannot lock store {self.root}: {exc.strerror}") from exc
         self._lock_fd = fd
-        self._clean_leftovers()
-        meta = self.root / METADATA_FILE
-        if not meta.exists():
-            meta.write_text(
-                json.dumps({"schema_version": SCHEMA_VERSION, "created_by": __version__}) + "\n"
-            )
+        try:
+            self._clean_leftovers()
+            meta = self.root / METADATA_FILE
+            if not meta.exists():
+                text = json.dumps({"schema_version": SCHEMA_VERSION, "created_by": __version__})
+                _write_atomically(lambda tmp: tmp.write_text(text + "\n"), meta)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._lock_fd is not None:
