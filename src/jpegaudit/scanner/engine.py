@@ -27,6 +27,7 @@ from jpegaudit.scanner.units import (
     Work,
     audit_unit,
     done_part_name,
+    end_with_parent,
 )
 from jpegaudit.scanner.walk import Entry, default_split, display_path, normalize_root, walk
 from jpegaudit.sources.container import container_kind, shard_of
@@ -336,9 +337,10 @@ def _list_split(list_path: str) -> str:
     return name or "root"
 
 
-def _ignore_sigint() -> None:
+def _init_worker() -> None:
     # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent()
 
 
 def _check_roots(roots: Sequence[_Root]) -> None:
@@ -571,7 +573,7 @@ def _batch(key: tuple, items: list, specs: dict[tuple, FsSpec]):
 
 def _run_pool(works: Iterator[Work], jobs: int, record: Callable[[UnitDone], None]) -> None:
     in_flight: set[Future] = set()
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
         try:
             for w in works:
                 in_flight.add(pool.submit(audit_unit, w))

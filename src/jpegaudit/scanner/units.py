@@ -13,7 +13,12 @@ picklable data in and out, and never raise for anything a file or the network do
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -159,6 +164,26 @@ def run_unit(work: Work) -> tuple[list[dict], UnitDone]:
         fetched_bytes=stats.bytes,
     )
     return rows, done
+
+
+def end_with_parent() -> None:
+    """In a pool worker (Linux): be killed when the process that forked it dies. Workers inherit
+    the store's lock (an flock is shared across fork) and wait on a task queue whose parent end
+    they also hold, so after a SIGKILL of the scan's main process alone (the OOM killer picks
+    one process) they would live on forever, and every later scan would be refused."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = multiprocessing.parent_process()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the parent died before prctl took effect: nobody will send the signal
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def audit_unit(work: Work) -> UnitDone:
