@@ -258,6 +258,30 @@ def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, 
     assert len(reads) <= 12
 
 
+def test_the_search_for_eoi_stops_at_the_tail_cap(tmp_path, monkeypatch):
+    """8 MB of entropy-coded-looking data and no EOI: the tail is read backwards in windows
+    of 64 B, 1 KiB, 16 KiB, 256 KiB and 1 MiB, then the file is called truncated."""
+    noise = np.random.default_rng(5).integers(0, 255, 8_000_000, dtype=np.uint8).tobytes()
+    target = tmp_path / "data" / "no-eoi.jpg"
+    target.parent.mkdir()
+    target.write_bytes(jpeg_bytes()[:-2] + noise.replace(b"\xff", b"\xfe"))
+    real_pread = os.pread
+    reads = []
+
+    def counting_pread(fd, n, offset):
+        data = real_pread(fd, n, offset)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", counting_pread)
+    scan(target, tmp_path / "store", jobs=1)
+    row = rows_by_path(tmp_path / "store").loc[str(target)]
+    assert bool(row["truncated"]) is True and pd.isna(row["error"])
+    tail_windows = [64, 1024, 16384, 262144, DEFAULT_LIMITS.max_tail_bytes]
+    assert reads == [DEFAULT_LIMITS.head_bytes, *tail_windows]
+    assert row["read_bytes"] == sum(reads)
+
+
 # -- special files are never opened ------------------------------------------------------------
 @pytest.mark.timeout(60)  # a FIFO opened for reading without O_NONBLOCK would block forever
 def test_fifos_sockets_and_devices_get_a_row_and_are_never_opened(tmp_path, monkeypatch):
@@ -335,6 +359,20 @@ def test_a_second_scan_while_the_first_writes_is_refused_and_rows_are_not_duplic
     assert "Traceback" not in second.stderr
     df = pd.read_parquet(store)
     assert len(df) == N_MANY and df["path"].is_unique
+
+
+def test_a_reader_during_a_scan_sees_whole_parts_and_one_row_per_path(many_files, tmp_path):
+    store = tmp_path / "store"
+    proc = start_cli_scan(many_files, store)
+    wait_for_first_part(store, proc)
+    seen = []
+    while proc.poll() is None:
+        df = read_store(store, columns=["path"])
+        assert df["path"].is_unique
+        seen.append(len(df))
+    assert proc.returncode == 0, proc.stderr.read()
+    assert seen == sorted(seen)  # finished parts stay: rows only ever appear
+    assert len(read_store(store, columns=["path"])) == N_MANY
 
 
 def test_the_store_lock_is_held_for_the_whole_scan(many_files, tmp_path):
