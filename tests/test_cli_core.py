@@ -42,6 +42,17 @@ def test_scan_command_refuses_overlapping_paths_with_usage_error(tmp_path):
     assert result.exit_code == 2 and "overlap" in result.output
 
 
+def test_a_store_that_cannot_be_written_is_an_error_without_usage_text(tmp_path):
+    (tmp_path / "val").mkdir()
+    write_jpeg(tmp_path / "val" / "a.jpg")
+    not_a_dir = tmp_path / "store"
+    not_a_dir.write_text("a file where the store should be")
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "val"), "--store", str(not_a_dir)])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and "Usage:" not in result.output
+    assert "store" in result.output and "Traceback" not in result.output
+
+
 def test_inspect_explains_tables_and_quality(tmp_path):
     write_jpeg(tmp_path / "q.jpg", quality=37)
     result = CliRunner().invoke(main, ["inspect", str(tmp_path / "q.jpg")])

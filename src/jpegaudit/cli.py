@@ -8,6 +8,14 @@ import click
 from jpegaudit import __version__
 
 
+class CannotRun(click.ClickException):
+    """The command could not do its work (a locked or unwritable store, a full disk, an
+    unreachable bucket): "Error: ..." and exit code 2, without the usage text that a mistyped
+    command gets."""
+
+    exit_code = 2
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jpegaudit")
 def main() -> None:
@@ -135,10 +143,8 @@ def scan(
             f"interrupted: {r.scanned} rows stored in {r.store}; rerun to complete", err=True
         )
         raise SystemExit(130) from None
-    except (ScanError, StoreError) as exc:
-        raise click.UsageError(str(exc)) from None
-    except ImportError as exc:
-        raise click.UsageError(str(exc)) from None
+    except (ScanError, StoreError, ImportError) as exc:
+        raise CannotRun(str(exc)) from None
     click.echo(
         f"{result.scanned} scanned ({result.errors} with errors), {result.unchanged} unchanged, "
         f"{result.removed} removed in {result.elapsed_s:.2f} s -> {result.store}"
@@ -295,7 +301,7 @@ def report(store, out_dir, umap, umap_sample, seed, files_root, thumbnails):
         result = build_report(store, out_dir, umap=umap, umap_sample=umap_sample, seed=seed,
                               files_root=files_root, thumbnails=thumbnails)  # fmt: skip
     except StoreError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise CannotRun(str(exc)) from None
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     total = sum(result.seconds.values())
