@@ -229,7 +229,22 @@ def test_files_truncated_or_deleted_while_a_scan_runs_are_seen_before_or_after(
 
 
 # -- a header of 60 MB: reads stay bounded -----------------------------------------------------
-def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, monkeypatch):
+@pytest.fixture
+def reads(monkeypatch) -> list[int]:
+    """The sizes `os.pread` returned, in order (scans with jobs=1 read in this process)."""
+    real_pread = os.pread
+    sizes: list[int] = []
+
+    def counting_pread(fd, n, offset):
+        data = real_pread(fd, n, offset)
+        sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", counting_pread)
+    return sizes
+
+
+def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, reads):
     app1 = b"\xff\xe1" + struct.pack(">H", 65535) + b"x" * 65533
     target = tmp_path / "data" / "huge-header.jpg"
     target.parent.mkdir()
@@ -239,15 +254,6 @@ def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, 
             f.write(app1)
         f.write(jpeg_bytes()[2:])  # a real header and scan after the APP segments
     assert target.stat().st_size > 60_000_000
-    real_pread = os.pread
-    reads = []
-
-    def counting_pread(fd, n, offset):
-        data = real_pread(fd, n, offset)
-        reads.append(len(data))
-        return data
-
-    monkeypatch.setattr(os, "pread", counting_pread)
     scan(target, tmp_path / "store", jobs=1)
     row = rows_by_path(tmp_path / "store").loc[str(target)]
     cap = DEFAULT_LIMITS.max_header_bytes
@@ -258,22 +264,13 @@ def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, 
     assert len(reads) <= 12
 
 
-def test_the_search_for_eoi_stops_at_the_tail_cap(tmp_path, monkeypatch):
+def test_the_search_for_eoi_stops_at_the_tail_cap(tmp_path, reads):
     """8 MB of entropy-coded-looking data and no EOI: the tail is read backwards in windows
     of 64 B, 1 KiB, 16 KiB, 256 KiB and 1 MiB, then the file is called truncated."""
     noise = np.random.default_rng(5).integers(0, 255, 8_000_000, dtype=np.uint8).tobytes()
     target = tmp_path / "data" / "no-eoi.jpg"
     target.parent.mkdir()
     target.write_bytes(jpeg_bytes()[:-2] + noise.replace(b"\xff", b"\xfe"))
-    real_pread = os.pread
-    reads = []
-
-    def counting_pread(fd, n, offset):
-        data = real_pread(fd, n, offset)
-        reads.append(len(data))
-        return data
-
-    monkeypatch.setattr(os, "pread", counting_pread)
     scan(target, tmp_path / "store", jobs=1)
     row = rows_by_path(tmp_path / "store").loc[str(target)]
     assert bool(row["truncated"]) is True and pd.isna(row["error"])
