@@ -98,9 +98,9 @@ def audit_bytes(
     before = dict(row)
     _fill_header_columns(row, header)
     if shape is not None:
-        _remember_columns(shape, header, before, row)
-        if whole_key is not None and shape.exif_tiff is None and sos_candidate == shape.sos_offset:
-            _remember_whole_header(whole_key, header, before, row)
+        _remember_header(
+            shape, whole_key if sos_candidate == shape.sos_offset else None, header, before, row
+        )
     if header.truncated:
         row["truncated"] = row["tail_checked"] = True
     elif header.sos_offset is not None and header.error is None:
@@ -141,14 +141,6 @@ def _whole_header_key(head: bytes, sos: int) -> bytes | None:
     if end > len(head) or end > _HEADER_CACHE_MAX_BYTES:
         return None
     return head[:end]
-
-
-def _remember_whole_header(key: bytes, header: JpegHeader, before: dict, row: dict) -> None:
-    if header.error is not None or header.truncated or header.exif is not None:
-        return
-    if len(_WHOLE_HEADER_CACHE) >= _HEADER_CACHE_MAX:
-        return
-    _WHOLE_HEADER_CACHE[key] = {k: v for k, v in row.items() if before.get(k, _MISSING) is not v}
 
 
 # Markers followed by a length field that a plain header is made of (SOFn, DHT, DAC, DQT, DNL,
@@ -223,19 +215,24 @@ class _CachedHeader:
     photoshop_adobe: bool
 
 
-def _remember_columns(shape: _HeaderShape, header: JpegHeader, before: dict, row: dict) -> None:
+def _remember_header(
+    shape: _HeaderShape, whole_key: bytes | None, header: JpegHeader, before: dict, row: dict
+) -> None:
+    """Cache the columns a clean parse set (those that differ from `before`): under the shape
+    key, without the per-file ones; and, for a header without EXIF whose first FFDA is its SOS
+    (`whole_key` given), under the whole-header key, with them."""
     if header.error is not None or header.truncated or header.sos_offset != shape.sos_offset:
         return
-    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
-        return
-    columns = {
-        k: v
-        for k, v in row.items()
-        if before.get(k, _MISSING) is not v and k not in _PER_FILE_HEADER_COLUMNS
-    }
-    _HEADER_CACHE[shape.key] = _CachedHeader(
-        columns, header.warnings, header.photoshop and header.adobe is not None
-    )
+    columns = {k: v for k, v in row.items() if before.get(k, _MISSING) is not v}
+    if len(_HEADER_CACHE) < _HEADER_CACHE_MAX:
+        _HEADER_CACHE[shape.key] = _CachedHeader(
+            {k: v for k, v in columns.items() if k not in _PER_FILE_HEADER_COLUMNS},
+            header.warnings,
+            header.photoshop and header.adobe is not None,
+        )
+    no_exif = shape.exif_tiff is None and header.exif is None
+    if whole_key is not None and no_exif and len(_WHOLE_HEADER_CACHE) < _HEADER_CACHE_MAX:
+        _WHOLE_HEADER_CACHE[whole_key] = columns
 
 
 def _apply_cached(row: dict, shape: _HeaderShape, cached: _CachedHeader) -> None:
