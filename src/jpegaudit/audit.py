@@ -4,7 +4,7 @@ of the tail) and turns the parse into the store's columns. It does no I/O of its
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -391,12 +391,19 @@ def _fill_quality_columns(row: dict, h: JpegHeader) -> None:
 def _quality_columns(tables: tuple[QuantTable, ...]) -> dict:
     """Quality columns for the distinct tables a frame uses, in component order (memoised:
     a dataset has few distinct table sets)."""
-    estimate = estimate_quality(tables[0].values, [t.values for t in tables[1:]])
-    text = format_tables([t.values for t in tables])
+    columns = quality_columns([t.values for t in tables])
+    columns["qtable_bits"] = max(t.bits for t in tables)
+    return columns
+
+
+def quality_columns(tables: Sequence[tuple[int, ...]]) -> dict:
+    """`qtables`, `qtables_hash` and the `quality_*` columns for a frame's distinct tables
+    (luma first, then the distinct chroma tables), whoever read them."""
+    estimate = estimate_quality(tables[0], list(tables[1:]))
+    text = format_tables(tables)
     return {
         "qtables": text,
         "qtables_hash": fingerprint(text),
-        "qtable_bits": max(t.bits for t in tables),
         "quality_luma": estimate.quality_luma,
         "quality_chroma": estimate.quality_chroma,
         "quality_chroma_range": estimate.quality_chroma_range,

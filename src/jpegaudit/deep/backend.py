@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from jpegaudit.audit import quality_columns
 from jpegaudit.deep import libjpeg_reader, torchjpeg_reader
 from jpegaudit.deep.coefficients import (
     CoefficientReadError,
@@ -18,7 +19,6 @@ from jpegaudit.deep.columns import empty_deep_columns
 from jpegaudit.deep.double import estimate_double_compression
 from jpegaudit.deep.sizes import format_sizes, subsampling_from_sizes
 from jpegaudit.deep.stats import file_stats
-from jpegaudit.quality import estimate_quality, fingerprint, format_tables
 
 # Columns whose value a torchjpeg row takes from libjpeg rather than from the header parser.
 LIBJPEG_COLUMNS = (
@@ -179,21 +179,8 @@ def libjpeg_columns(coefficients: DctCoefficients, header_row: dict) -> dict:
         [c.qtable for c in coefficients.components],
         [int(s) for s in slots.split(",")] if slots else None,
     )
-    estimate = estimate_quality(distinct[0], distinct[1:])
-    text = format_tables(distinct)
-    columns.update(
-        {
-            "qtables": text,
-            "qtables_hash": fingerprint(text),
-            "quality_luma": estimate.quality_luma,
-            "quality_chroma": estimate.quality_chroma,
-            "quality_chroma_range": estimate.quality_chroma_range,
-            "quality_exact": estimate.exact,
-            "quality_fit_error": estimate.fit_error,
-            "quality_closeness": estimate.closeness,
-        }
-    )
-    if estimate.exact:
+    columns.update(quality_columns(distinct))
+    if columns["quality_exact"]:
         # libjpeg does not say how wide the DQT entries were: that stays the header's.
         columns["encoder"] = "ijg-16bit" if header_row.get("qtable_bits") == 16 else "ijg"
     elif header_row.get("encoder") in ("ijg", "ijg-16bit"):
