@@ -5,16 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Ratio of the full size to a chroma component's size -> scheme name (as jpeg/describe.py).
-_SCHEMES = {
-    (1, 1): "4:4:4",
-    (2, 1): "4:2:2",
-    (2, 2): "4:2:0",
-    (1, 2): "4:4:0",
-    (4, 1): "4:1:1",
-    (4, 2): "4:1:0",
-    (1, 4): "4:4:1",
-}
+from jpegaudit.jpeg.describe import SUBSAMPLING_SCHEMES
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -56,7 +47,7 @@ def subsampling_from_sizes(sizes: Sequence[tuple[int, int]]) -> str | None:
     # image only a few pixels wide several do, and the sizes cannot tell them apart.
     fitting = [
         name
-        for (rh, rv), name in _SCHEMES.items()
+        for (rh, rv), name in SUBSAMPLING_SCHEMES.items()
         if (_ceil_div(width, rh), _ceil_div(height, rv)) == (cw, ch)
     ]
     return fitting[0] if len(fitting) == 1 else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from jpegaudit.jpeg import markers as m
 from jpegaudit.jpeg.header import Frame, JpegHeader
 
-# Ratio of the largest factors to a chroma component's factors -> scheme name.
-_SCHEMES = {
+# Ratio of the largest factors to a chroma component's factors -> scheme name (also the
+# ratio of the full size to a chroma component's size: deep/sizes.py).
+SUBSAMPLING_SCHEMES = {
     (1, 1): "4:4:4",
     (2, 1): "4:2:2",
     (2, 2): "4:2:0",
@@ -47,7 +48,7 @@ def subsampling(frame: Frame) -> tuple[str, bool]:
     c = chroma[0]
     if hmax % c.h or vmax % c.v:
         return sampling_factors(frame), differ
-    return _SCHEMES.get((hmax // c.h, vmax // c.v), sampling_factors(frame)), differ
+    return SUBSAMPLING_SCHEMES.get((hmax // c.h, vmax // c.v), sampling_factors(frame)), differ
 
 
 def color_model(header: JpegHeader) -> str:
