@@ -37,17 +37,8 @@ from multiprocessing import get_context
 import numpy as np
 from PIL import Image
 
-from jpegaudit.demo import synthetic_photo
+from jpegaudit.demo import TRAIN_FRAME_SIZES, synthetic_photo
 
-FRAME_SIZES = {  # (width, height) -> weight, as in ImageNet's train set
-    (500, 375): 45,
-    (375, 500): 20,
-    (500, 333): 20,
-    (500, 500): 10,
-    (500, 400): 2,
-    (333, 500): 2,
-    (500, 281): 1,
-}
 CAMERA_SIZES = ((1024, 768), (800, 600), (1600, 1200), (640, 480))
 DATE_PLACEHOLDER = "2008:05:17 12:34:56"  # EXIF DateTime, rewritten per copy
 CAMERAS = (
@@ -82,8 +73,8 @@ class PoolRecipe:
 
 def pool_recipes(pool_size: int, seed: int) -> list[PoolRecipe]:
     rng = np.random.default_rng([seed, 1000])
-    sizes = list(FRAME_SIZES)
-    weights = np.array([FRAME_SIZES[s] for s in sizes], dtype=float)
+    sizes = list(TRAIN_FRAME_SIZES)  # (width, height) -> weight, as in ImageNet's train set
+    weights = np.array([TRAIN_FRAME_SIZES[s] for s in sizes], dtype=float)
     weights /= weights.sum()
 
     def frame() -> tuple[int, int]:

@@ -62,8 +62,9 @@ _WNIDS = (
 _PNG_NAME = ("n02105855", "n02105855_2933")
 _CMYK_NAMES = (("n01739381", "n01739381_1309"), ("n02077923", "n02077923_14822"))
 
-# (width, height) -> weight. ImageNet's typical frames: 500 on the long side, aspect 4:3, 3:2, 1:1.
-_TRAIN_SIZES = {
+# (width, height) -> weight. ImageNet's typical frames: 500 on the long side, aspect 4:3, 3:2, 1:1
+# (also what scripts/make_imagenet_like.py draws its benchmark data from).
+TRAIN_FRAME_SIZES = {
     (500, 375): 45,
     (375, 500): 20,
     (500, 333): 20,
@@ -355,7 +356,7 @@ def _plan(seed: int) -> list[_Spec]:
     add(val, 1, progressive=True, quality=90, subsampling="4:2:0", note="progressive")
 
     specs: list[_Spec] = []
-    for split, rows, sizes in (("train", train, _TRAIN_SIZES), ("val", val, _VAL_SIZES)):
+    for split, rows, sizes in (("train", train, TRAIN_FRAME_SIZES), ("val", val, _VAL_SIZES)):
         order = rng.permutation(len(rows))
         rows = [rows[i] for i in order]
         used_numbers: set[int] = set()
