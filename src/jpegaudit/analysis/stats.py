@@ -11,7 +11,7 @@ function says which.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -113,6 +113,12 @@ def isin(df: pd.DataFrame, name: str, values: Sequence[object]) -> np.ndarray:
 
 def notna(df: pd.DataFrame, name: str) -> np.ndarray:
     return column(df, name).notna().to_numpy(dtype=bool)
+
+
+def labels_in_order(counts: Mapping[str, Mapping[str, int]], splits: Sequence[str]) -> list[str]:
+    """The labels of `counts_by_split`'s result, each once, in the order the splits list them
+    (the overall-count order it sorted them in)."""
+    return list(dict.fromkeys(label for s in splits for label in counts.get(s, {})))
 
 
 def counts_by_split(

@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from jpegaudit.analysis.stats import labels_in_order
+
 __all__ = ["FIGURES", "FigureSpec", "split_colors"]
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -76,11 +78,7 @@ def _grouped_bars(
     """Bars per category, one per split, height = share of the split's rows counted (log y),
     each bar labelled with its count."""
     ax = ax if ax is not None else fig.subplots()
-    categories: list[str] = []
-    for s in splits:
-        for c in counts.get(s, {}):
-            if c not in categories:
-                categories.append(c)
+    categories = labels_in_order(counts, splits)
     if not categories:
         _empty(ax)
         ax.set_title(title)

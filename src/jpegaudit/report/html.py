@@ -9,6 +9,8 @@ import base64
 import html
 from collections.abc import Mapping, Sequence
 
+from jpegaudit.analysis.stats import labels_in_order
+
 __all__ = ["esc", "render_html"]
 
 _CSS = """
@@ -48,11 +50,7 @@ def _pct(n: int, total: int) -> str:
 
 
 def _counts_table(counts: Mapping[str, Mapping[str, int]], splits: Sequence[str], what: str) -> str:
-    categories: list[str] = []
-    for s in splits:
-        for c in counts.get(s, {}):
-            if c not in categories:
-                categories.append(c)
+    categories = labels_in_order(counts, splits)
     if not categories:
         return '<p class="note">no values</p>'
     head = "".join(f"<th>{esc(s)}</th>" for s in splits)
