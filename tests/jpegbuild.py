@@ -205,3 +205,34 @@ def pillow_jpeg(
     out = io.BytesIO()
     image.save(out, "JPEG", **save_options)
     return out.getvalue()
+
+
+# ITU-T T.81 Annex K.1 quantization tables, natural order (typed from the standard; checked
+# against Pillow's q50 output in test_quality_unit.py).
+ANNEX_K_QUANT = {
+    "luma": [
+        16, 11, 10, 16, 24, 40, 51, 61,
+        12, 12, 14, 19, 26, 58, 60, 55,
+        14, 13, 16, 24, 40, 57, 69, 56,
+        14, 17, 22, 29, 51, 87, 80, 62,
+        18, 22, 37, 56, 68, 109, 103, 77,
+        24, 35, 55, 64, 81, 104, 113, 92,
+        49, 64, 78, 87, 103, 121, 120, 101,
+        72, 92, 95, 98, 112, 100, 103, 99,
+    ],
+    "chroma": [
+        17, 18, 24, 47, 99, 99, 99, 99,
+        18, 21, 26, 66, 99, 99, 99, 99,
+        24, 26, 56, 99, 99, 99, 99, 99,
+        47, 66, 99, 99, 99, 99, 99, 99,
+    ] + [99] * 32,
+}  # fmt: skip
+
+
+def ijg_reference_table(quality: int, kind: str, baseline: bool) -> tuple[int, ...]:
+    """jpeg_set_quality (jcparam.c) as ../shared/reference/jpeg-quality.md states it: the
+    Annex K table scaled for `quality`, clamped to 1..255 (baseline) or 1..32767."""
+    q = min(max(quality, 1), 100)
+    scale = 5000 // q if q < 50 else 200 - 2 * q
+    top = 255 if baseline else 32767
+    return tuple(min(max((b * scale + 50) // 100, 1), top) for b in ANNEX_K_QUANT[kind])

@@ -13,40 +13,14 @@ from PIL import Image
 from jpegaudit.audit import audit_bytes, new_row
 from jpegaudit.quality import estimate_quality, ijg_table, match_table
 
-# ITU-T T.81 Annex K.1, natural order (typed from the standard, checked against Pillow below).
-ANNEX_K_LUMA = [
-    16, 11, 10, 16, 24, 40, 51, 61,
-    12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77,
-    24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101,
-    72, 92, 95, 98, 112, 100, 103, 99,
-]  # fmt: skip
-ANNEX_K_CHROMA = [
-    17, 18, 24, 47, 99, 99, 99, 99,
-    18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99,
-] + [99] * 32  # fmt: skip
-BASE = {"luma": ANNEX_K_LUMA, "chroma": ANNEX_K_CHROMA}
 KINDS = ("luma", "chroma")
-
-
-def reference_table(quality: int, kind: str, baseline: bool) -> tuple[int, ...]:
-    """jpeg_set_quality as the reference document states it."""
-    q = min(max(quality, 1), 100)
-    scale = 5000 // q if q < 50 else 200 - 2 * q
-    top = 255 if baseline else 32767
-    return tuple(min(max((b * scale + 50) // 100, 1), top) for b in BASE[kind])
 
 
 def reference_qualities(table: tuple[int, ...], kind: str) -> tuple[int, ...]:
     return tuple(
         q
         for q in range(1, 101)
-        if table in (reference_table(q, kind, True), reference_table(q, kind, False))
+        if table in (jb.ijg_reference_table(q, kind, True), jb.ijg_reference_table(q, kind, False))
     )
 
 
@@ -58,19 +32,21 @@ def audit(data: bytes) -> dict:
 def test_annex_k_tables_are_what_pillow_writes_at_quality_50():
     with Image.open(BytesIO(jb.pillow_jpeg(quality=50))) as image:
         tables = image.quantization
-    assert list(tables[0]) == ANNEX_K_LUMA
-    assert list(tables[1]) == ANNEX_K_CHROMA
+    assert list(tables[0]) == jb.ANNEX_K_QUANT["luma"]
+    assert list(tables[1]) == jb.ANNEX_K_QUANT["chroma"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("baseline", [True, False], ids=["baseline", "16bit"])
 def test_ijg_table_equals_the_reference_formula_at_every_quality(kind, baseline):
     for q in range(1, 101):
-        assert ijg_table(q, kind, force_baseline=baseline) == reference_table(q, kind, baseline), q
+        assert ijg_table(q, kind, force_baseline=baseline) == jb.ijg_reference_table(
+            q, kind, baseline
+        ), q
 
 
 def test_quality_is_clamped_so_0_gives_the_q1_tables():
-    assert ijg_table(0, "luma") == reference_table(1, "luma", True)
+    assert ijg_table(0, "luma") == jb.ijg_reference_table(1, "luma", True)
     assert ijg_table(150, "luma") == (1,) * 64
 
 
@@ -78,7 +54,7 @@ def test_quality_is_clamped_so_0_gives_the_q1_tables():
 @pytest.mark.parametrize("baseline", [True, False], ids=["baseline", "16bit"])
 def test_every_ijg_table_matches_exactly_with_all_its_qualities(kind, baseline):
     for q in range(1, 101):
-        table = reference_table(q, kind, baseline)
+        table = jb.ijg_reference_table(q, kind, baseline)
         fit = match_table(table, kind)
         assert fit.exact, q
         assert q in fit.candidates, q
@@ -89,12 +65,12 @@ def test_every_ijg_table_matches_exactly_with_all_its_qualities(kind, baseline):
 @pytest.mark.parametrize("baseline", [True, False], ids=["baseline", "16bit"])
 def test_luma_tables_name_a_single_quality(baseline):
     for q in range(1, 101):
-        fit = match_table(reference_table(q, "luma", baseline), "luma")
+        fit = match_table(jb.ijg_reference_table(q, "luma", baseline), "luma")
         assert (fit.quality, fit.candidates) == (q, (q,))
 
 
 def test_baseline_chroma_tables_of_q1_to_3_are_one_table():
-    tables = {reference_table(q, "chroma", True) for q in (1, 2, 3)}
+    tables = {jb.ijg_reference_table(q, "chroma", True) for q in (1, 2, 3)}
     assert tables == {(255,) * 64}
     assert set(match_table((255,) * 64, "chroma").candidates) == {1, 2, 3}
 
@@ -102,7 +78,7 @@ def test_baseline_chroma_tables_of_q1_to_3_are_one_table():
 @pytest.mark.parametrize("q", [1, 2, 3])
 def test_chroma_range_takes_the_luma_quality_when_it_is_in_the_range(q):
     estimate = estimate_quality(
-        reference_table(q, "luma", True), [reference_table(q, "chroma", True)]
+        jb.ijg_reference_table(q, "luma", True), [jb.ijg_reference_table(q, "chroma", True)]
     )
     assert estimate.quality_chroma_range == "1-3"
     assert (estimate.quality_luma, estimate.quality_chroma) == (q, q)
@@ -110,33 +86,33 @@ def test_chroma_range_takes_the_luma_quality_when_it_is_in_the_range(q):
 
 
 def test_chroma_range_takes_the_highest_when_luma_is_outside_it():
-    estimate = estimate_quality(reference_table(50, "luma", True), [(255,) * 64])
+    estimate = estimate_quality(jb.ijg_reference_table(50, "luma", True), [(255,) * 64])
     assert estimate.quality_chroma_range == "1-3"
     assert estimate.quality_chroma == 3
 
 
 def test_unique_chroma_match_has_no_range():
     estimate = estimate_quality(
-        reference_table(75, "luma", True), [reference_table(75, "chroma", True)]
+        jb.ijg_reference_table(75, "luma", True), [jb.ijg_reference_table(75, "chroma", True)]
     )
     assert estimate.quality_chroma_range is None and estimate.quality_chroma == 75
 
 
 def test_split_luma_and_chroma_qualities_are_both_exact():
     estimate = estimate_quality(
-        reference_table(90, "luma", True), [reference_table(40, "chroma", True)]
+        jb.ijg_reference_table(90, "luma", True), [jb.ijg_reference_table(40, "chroma", True)]
     )
     assert (estimate.quality_luma, estimate.quality_chroma, estimate.exact) == (90, 40, True)
     assert estimate.fit_error == 0.0 and estimate.closeness == 1.0
 
 
 def test_grayscale_has_no_chroma_quality():
-    estimate = estimate_quality(reference_table(70, "luma", True))
+    estimate = estimate_quality(jb.ijg_reference_table(70, "luma", True))
     assert estimate.quality_chroma is None and estimate.quality_luma == 70
 
 
 def test_one_entry_off_is_the_nearest_quality_with_its_fit_error_and_closeness():
-    table = list(reference_table(60, "luma", True))
+    table = list(jb.ijg_reference_table(60, "luma", True))
     table[20] += 10
     fit = match_table(tuple(table), "luma")
     assert not fit.exact and fit.quality == 60 and fit.candidates == ()
@@ -149,7 +125,7 @@ def nearest_by_reference(table: tuple[int, ...], kind: str) -> tuple[int, float]
     best = None
     for baseline in (False, True):
         for q in range(1, 101):
-            ref = reference_table(q, kind, baseline)
+            ref = jb.ijg_reference_table(q, kind, baseline)
             err = sum(
                 (math.log2(max(a, 1)) - math.log2(b)) ** 2 for a, b in zip(table, ref, strict=True)
             )
@@ -161,7 +137,7 @@ def nearest_by_reference(table: tuple[int, ...], kind: str) -> tuple[int, float]
 @pytest.mark.parametrize("factor", [0.7, 1.15, 1.6])
 @pytest.mark.parametrize("q", [10, 45, 80, 95])
 def test_table_scaled_off_ijg_gets_the_least_squares_nearest_quality(q, factor):
-    table = tuple(max(1, round(v * factor)) for v in reference_table(q, "luma", True))
+    table = tuple(max(1, round(v * factor)) for v in jb.ijg_reference_table(q, "luma", True))
     fit = match_table(table, "luma")
     expected_q, expected_err = nearest_by_reference(table, "luma")
     assert not fit.exact
@@ -170,8 +146,8 @@ def test_table_scaled_off_ijg_gets_the_least_squares_nearest_quality(q, factor):
 
 
 def test_fit_error_is_the_rms_log_error_over_all_tables():
-    luma = tuple(max(1, round(v * 1.3)) for v in reference_table(80, "luma", True))
-    chroma = reference_table(80, "chroma", True)
+    luma = tuple(max(1, round(v * 1.3)) for v in jb.ijg_reference_table(80, "luma", True))
+    chroma = jb.ijg_reference_table(80, "chroma", True)
     estimate = estimate_quality(luma, [chroma])
     _, luma_err = nearest_by_reference(luma, "luma")
     assert not estimate.exact
@@ -198,8 +174,8 @@ def test_pillow_quality_is_exact_in_the_row(q):
 # Fingerprint
 
 
-LUMA_75 = list(reference_table(75, "luma", True))
-CHROMA_75 = list(reference_table(75, "chroma", True))
+LUMA_75 = list(jb.ijg_reference_table(75, "luma", True))
+CHROMA_75 = list(jb.ijg_reference_table(75, "chroma", True))
 
 
 def file_with(*dqt_segments: bytes, slots=(0, 1, 1)) -> bytes:
