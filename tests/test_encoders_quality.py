@@ -122,6 +122,11 @@ def opencv_jpeg(workdir: Path, image: np.ndarray, params: list[int], gray: bool 
     return path
 
 
+def exact_baseline(quality: int) -> tuple:
+    """`quality_columns` of a file with IJG's baseline tables at `quality` for luma and chroma."""
+    return (quality, quality, CHROMA_RANGE_BASELINE.get(quality), True, 0.0)
+
+
 def quality_columns(row: dict) -> tuple:
     return (
         row["quality_luma"],
@@ -140,13 +145,7 @@ def quality_columns(row: dict) -> tuple:
 @pytest.mark.parametrize("quality", QUALITIES)
 def test_pillow_colour_quality_is_exact(workdir, rgb_image, quality, subsampling):
     row = audit(pillow_jpeg(workdir, rgb_image, quality, subsampling))
-    assert quality_columns(row) == (
-        quality,
-        quality,
-        CHROMA_RANGE_BASELINE.get(quality),
-        True,
-        0.0,
-    )
+    assert quality_columns(row) == exact_baseline(quality)
 
 
 @pytest.mark.needs_tools("pillow")
@@ -198,14 +197,7 @@ def test_cjpeg_table_precision_is_16bit_exactly_below_24(workdir, ppm_file, qual
 @pytest.mark.parametrize("quality", [1, 2, 3, 4, 10, 23])
 def test_cjpeg_baseline_low_quality_is_exact_8bit(workdir, ppm_file, quality):
     row = audit(cjpeg_jpeg(workdir, ppm_file, ["-baseline", "-quality", str(quality)]))
-    assert (*quality_columns(row), row["qtable_bits"]) == (
-        quality,
-        quality,
-        CHROMA_RANGE_BASELINE.get(quality),
-        True,
-        0.0,
-        8,
-    )
+    assert (*quality_columns(row), row["qtable_bits"]) == (*exact_baseline(quality), 8)
 
 
 @pytest.mark.needs_tools("cjpeg")
@@ -347,13 +339,7 @@ def test_imagemagick_quality_is_exact(workdir, ppm_file, quality, factor):
     row = audit(
         convert_jpeg(workdir, ppm_file, ["-quality", str(quality), "-sampling-factor", factor])
     )
-    assert quality_columns(row) == (
-        quality,
-        quality,
-        CHROMA_RANGE_BASELINE.get(quality),
-        True,
-        0.0,
-    )
+    assert quality_columns(row) == exact_baseline(quality)
 
 
 @pytest.mark.needs_tools("convert")
@@ -407,13 +393,7 @@ def _opencv_params(quality: int, scheme: str) -> list[int]:
 @pytest.mark.parametrize("quality", [1, 2, 5, 25, 50, 75, 95, 100])
 def test_opencv_quality_is_exact(workdir, rgb_image, quality, scheme):
     row = audit(opencv_jpeg(workdir, rgb_image, _opencv_params(quality, scheme)))
-    assert quality_columns(row) == (
-        quality,
-        quality,
-        CHROMA_RANGE_BASELINE.get(quality),
-        True,
-        0.0,
-    )
+    assert quality_columns(row) == exact_baseline(quality)
 
 
 @pytest.mark.needs_tools("opencv")
