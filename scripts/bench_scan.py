@@ -736,11 +736,16 @@ def run_stages(args) -> dict:
     import pyarrow as pa
 
     import jpegaudit.audit as audit_module
+    from jpegaudit.audit.cache import DEFAULT_CACHE
+    from jpegaudit.audit.columns import clear_quality_cache
     from jpegaudit.jpeg import parser as parser_module
-    from jpegaudit.scanner import engine
-    from jpegaudit.scanner.store import StoreIndex, rows_to_table, write_part_atomically
-    from jpegaudit.scanner.units import FileBatch, Work, _audit_local_item
-    from jpegaudit.sources.remote import DEFAULT_REMOTE
+    from jpegaudit.scanner.options import ScanOptions
+    from jpegaudit.scanner.plan import Planner
+    from jpegaudit.scanner.roots import Root
+    from jpegaudit.scanner.units import FileBatch, UnitContext, Work
+    from jpegaudit.sources.remote import FetchStats
+    from jpegaudit.store.arrow import rows_to_table, write_part_atomically
+    from jpegaudit.store.index import StoreIndex
 
     pa.array([0])  # pyarrow's first conversion imports pandas: a per-worker cost, not per file
     root = os.path.abspath(args.dataset)
@@ -769,21 +774,24 @@ def run_stages(args) -> dict:
 
     def clear_caches() -> None:
         audit_module.clear_header_caches()
-        audit_module._quality_columns.cache_clear()
+        clear_quality_cache()
         parser_module._decode_dqt.cache_clear()
         parser_module._decode_dht.cache_clear()
 
     items: list = []
 
+    options = ScanOptions()
+
     def walk_and_plan() -> None:
         items.clear()
-        plan = engine._Plan(StoreIndex({}), set(), True, {})
-        items.extend(thing[1] for thing in plan.things([engine._Root(subset, "local", "x")]))
+        planner = Planner(StoreIndex({}), set(), options)
+        items.extend(p.item for p in planner.planned([Root(subset, "local", "x")]))
 
     now = datetime.now(timezone.utc)
 
     def audit_all() -> list[dict]:
-        return [_audit_local_item(item, DEFAULT_LIMITS, now) for item in items]
+        context = UnitContext(options, now, FetchStats())
+        return FileBatch(tuple(items)).rows(context).rows
 
     stages: dict[str, float] = {}
     stages["I/O floor: open, fstat, pread head and tail, close"] = per_file(
@@ -792,7 +800,7 @@ def run_stages(args) -> dict:
     stages["Pillow peer (for comparison)"] = per_file(lambda: pillow_scan_chunk(paths))
     stages["main: walk + plan"] = per_file(walk_and_plan)
     batches = [FileBatch(tuple(items[i : i + CHUNK])) for i in range(0, n, CHUNK)]
-    works = [Work(b, workdir, False, DEFAULT_LIMITS, DEFAULT_REMOTE) for b in batches]
+    works = [Work(b, workdir, False, options) for b in batches]
     stages["main -> worker: pickle + unpickle the batch"] = per_file(
         lambda: [pickle.loads(pickle.dumps(w)) for w in works]
     )
@@ -806,7 +814,7 @@ def run_stages(args) -> dict:
     )
     clear_caches()
     rows = audit_all()
-    cached = len(audit_module._HEADER_CACHE)
+    cached = len(DEFAULT_CACHE.by_shape)
     stages["worker: rows_to_table"] = per_file(
         lambda: [rows_to_table(rows[i : i + CHUNK]) for i in range(0, n, CHUNK)]
     )

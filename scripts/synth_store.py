@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jpegaudit.scanner.store import ARROW_SCHEMA
+from jpegaudit.store.arrow import ARROW_SCHEMA
 
 _SUBSAMPLING_FACTORS = {
     "4:4:4": "1x1,1x1,1x1",

@@ -10,7 +10,7 @@ from sourcedata import CountingS3Server, dataset_files, split_in_two, tar_bytes,
 
 from jpegaudit.api import read_store, scan
 from jpegaudit.cli import main
-from jpegaudit.scanner.store import ScanStore
+from jpegaudit.store.scan_store import ScanStore
 
 distributed = pytest.importorskip("distributed")
 

@@ -139,11 +139,12 @@ def test_quality_96_once_q30_has_less_high_frequency_energy(tmp_path):
 
 
 def test_apply_torchjpeg_keeps_the_engine_s_identity_columns(tmp_path):
+    from jpegaudit.audit import Origin
     from jpegaudit.deep.backend import apply_torchjpeg
     from jpegaudit.sources.local import audit_local_file
 
     path = write(tmp_path, pillow_jpeg(natural_image(size=64), 85))
-    row = audit_local_file(str(path), "data/x.jpg", "train", "data", None)
+    row = audit_local_file(str(path), "data/x.jpg", Origin("train", "data", None))
     out = apply_torchjpeg(row, str(path), deep=True)
     assert (out["path"], out["split"], out["root"]) == ("data/x.jpg", "train", "data")
     assert out["backend"] == "torchjpeg" and out["component_sizes"] == "64x64,32x32,32x32"

@@ -33,7 +33,7 @@ import jpegaudit.scanner.units as units
 from jpegaudit.api import StoreError, read_store, scan
 from jpegaudit.audit import DEFAULT_LIMITS
 from jpegaudit.cli import main
-from jpegaudit.scanner.store import LOCK_FILE, TMP_PREFIX
+from jpegaudit.store.files import LOCK_FILE, TMP_PREFIX
 
 CLI = [sys.executable, "-c", "from jpegaudit.cli import main; main()"]
 N_MANY = 3000
@@ -431,7 +431,7 @@ def test_killing_the_main_process_alone_ends_its_workers_and_frees_the_lock(many
 CRASHING_SCAN = """
 import os, sys
 import jpegaudit
-from jpegaudit.scanner.store import ScanStore
+from jpegaudit.store.scan_store import ScanStore
 def crash(*args):
     os._exit(137)  # as a SIGKILL would: nothing else runs
 if sys.argv[3] == "before-finalize":
@@ -567,7 +567,7 @@ def test_no_space_left_on_a_full_file_system_gives_a_clear_error(tmp_path, small
 
 
 def test_a_failed_part_write_raises_the_stores_error_with_the_errno_text(tmp_path, monkeypatch):
-    import jpegaudit.scanner.store as store_module
+    import jpegaudit.store.arrow as store_module
 
     def enospc(table, where, **kwargs):
         Path(where).write_bytes(b"PAR1 half a part")

@@ -13,6 +13,7 @@ from PIL import Image
 
 from jpegaudit import audit
 from jpegaudit.audit import audit_bytes, new_row
+from jpegaudit.audit.cache import DEFAULT_CACHE
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -91,7 +92,7 @@ def test_files_differing_only_in_exif_share_one_entry_and_keep_their_own_exif():
     a, b = samples()[0], samples()[2]  # q75: orientation 1 Canon vs 6 NIKON
     audit.clear_header_caches()
     row_a, row_b = row_of(a), row_of(b)
-    assert len(audit._HEADER_CACHE) == 1
+    assert len(DEFAULT_CACHE.by_shape) == 1
     assert (row_a["orientation"], row_a["exif_make"]) == (1, "Canon")
     assert (row_b["orientation"], row_b["exif_make"]) == (6, "NIKON")
 
@@ -102,7 +103,7 @@ def test_a_first_ffda_that_is_not_the_sos_is_never_a_whole_header_key(make):
     audit.clear_header_caches()
     first = row_of(data)
     assert first["error"] is None and first["header_bytes"] > data.index(b"\xff\xda")
-    assert audit._WHOLE_HEADER_CACHE == {}
+    assert DEFAULT_CACHE.whole == {}
     assert row_of(data) == first
 
 
@@ -111,5 +112,5 @@ def test_plain_headers_are_served_from_the_whole_header_cache():
     assert b"Exif" not in data
     audit.clear_header_caches()
     first = row_of(data)
-    assert list(audit._WHOLE_HEADER_CACHE) == [data[: first["header_bytes"] + 14]]
+    assert list(DEFAULT_CACHE.whole) == [data[: first["header_bytes"] + 14]]
     assert row_of(data) == first

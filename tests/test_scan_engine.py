@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from jpegaudit.api import ScanError, StoreError, read_store, scan
-from jpegaudit.scanner.store import LOCK_FILE, ScanStore
 from jpegaudit.schema import COLUMN_NAMES
+from jpegaudit.store.files import LOCK_FILE
+from jpegaudit.store.scan_store import ScanStore
 
 
 def jpeg_bytes(size=(32, 24), quality=75, subsampling="4:2:0", mode="RGB") -> bytes:
@@ -219,8 +220,8 @@ def test_a_store_inside_the_scanned_folder_is_not_scanned(dataset):
 
 
 def test_walker_store_marker_is_the_store_metadata_file():
-    from jpegaudit.scanner.store import METADATA_FILE
     from jpegaudit.scanner.walk import STORE_MARKER
+    from jpegaudit.store.files import METADATA_FILE
 
     assert STORE_MARKER == METADATA_FILE
 

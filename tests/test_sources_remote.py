@@ -10,6 +10,7 @@ from sourcedata import comparable, dataset_files, tar_bytes, write_folder
 from jpegaudit.api import read_store, scan
 from jpegaudit.cli import main
 from jpegaudit.scanner.engine import run_scan
+from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.sources.remote import RemoteOptions
 from jpegaudit.sources.retry import RetryPolicy, call_with_retries, is_transient
 
@@ -83,7 +84,9 @@ def test_memory_urls_give_the_folder_rows(flaky, folder_rows, tmp_path):
 def test_transient_errors_are_retried_and_leave_no_trace(flaky, folder_rows, tmp_path):
     for rel in ("a/q90_420.jpg", "b/icc.jpg"):
         FlakyFS.fail_first[f"/data/loose/{rel}"] = 2
-    result = run_scan(["flakymem://data/loose"], tmp_path / "store", jobs=1, remote=FAST_RETRY)
+    result = run_scan(
+        ["flakymem://data/loose"], tmp_path / "store", ScanOptions(jobs=1, remote=FAST_RETRY)
+    )
     assert comparable(read_store(tmp_path / "store")).equals(folder_rows)
     assert result.errors == folder_rows["error"].notna().sum()
     assert result.requests == len(FlakyFS.reads)  # failed attempts are requests too
@@ -91,12 +94,14 @@ def test_transient_errors_are_retried_and_leave_no_trace(flaky, folder_rows, tmp
 
 def test_an_object_failing_past_the_retries_is_a_row_and_is_retried_next_scan(flaky, tmp_path):
     FlakyFS.fail_first["/data/loose/a/gray.jpg"] = 10
-    run_scan(["flakymem://data/loose"], tmp_path / "store", jobs=1, remote=FAST_RETRY)
+    run_scan(["flakymem://data/loose"], tmp_path / "store", ScanOptions(jobs=1, remote=FAST_RETRY))
     row = read_store(tmp_path / "store").set_index("path").loc["flakymem://data/loose/a/gray.jpg"]
     assert row["entry_type"] == "unreadable"
     assert row["error"] == "read error: ConnectionError: connection reset by peer"
     FlakyFS.fail_first.clear()
-    again = run_scan(["flakymem://data/loose"], tmp_path / "store", jobs=1, remote=FAST_RETRY)
+    again = run_scan(
+        ["flakymem://data/loose"], tmp_path / "store", ScanOptions(jobs=1, remote=FAST_RETRY)
+    )
     assert again.scanned == 1
     healed = read_store(tmp_path / "store").set_index("path")
     assert healed.loc["flakymem://data/loose/a/gray.jpg", "quality_luma"] == 80
@@ -107,13 +112,13 @@ def test_a_shard_cut_off_by_the_network_is_redone_by_the_next_scan(flaky, tmp_pa
     flaky.pipe("/shards/s.tar", tar_bytes(files))
     FlakyFS.fail_after["/shards/s.tar"] = 2  # two 64 KiB ranges, then the network is gone
     options = RemoteOptions(shard_block_bytes=65536, retry=FAST_RETRY.retry)
-    run_scan(["flakymem://shards"], tmp_path / "store", jobs=1, remote=options)
+    run_scan(["flakymem://shards"], tmp_path / "store", ScanOptions(jobs=1, remote=options))
     partial = read_store(tmp_path / "store").set_index("path")
     shard = partial.loc["flakymem://shards/s.tar"]
     assert shard["entry_type"] == "unreadable" and shard["error"].startswith("read error")
     assert 0 < len(partial) - 1 < len(files)
     FlakyFS.fail_after.clear()
-    again = run_scan(["flakymem://shards"], tmp_path / "store", jobs=1, remote=options)
+    again = run_scan(["flakymem://shards"], tmp_path / "store", ScanOptions(jobs=1, remote=options))
     final = read_store(tmp_path / "store")
     assert again.unchanged == 0 and final["path"].is_unique
     assert sorted(final["path"]) == sorted(f"flakymem://shards/s.tar::{r}" for r in files)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from jpegaudit.api import read_store, scan
-from jpegaudit.scanner.store import ScanStore
+from jpegaudit.store.scan_store import ScanStore
 
 
 def jpeg(quality=75, size=(32, 24)) -> bytes:

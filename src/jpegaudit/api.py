@@ -1,24 +1,29 @@
-"""The Python API: the same features as the CLI, returning plain values and pandas DataFrames."""
+"""The Python API: the same features as the CLI, returning plain values and pandas DataFrames.
+A façade over the library: nothing inside the package imports it."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from typing import Any
 
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
-from jpegaudit.scanner.engine import ScanError, ScanInterrupted, ScanResult, run_scan
-from jpegaudit.scanner.store import StoreError, read_store
-from jpegaudit.scanner.walk import default_split, display_path
-from jpegaudit.sources.local import audit_local_file
-from jpegaudit.sources.remote import DEFAULT_REMOTE, RemoteOptions
+from jpegaudit.scanner.engine import run_scan
+from jpegaudit.scanner.options import ScanOptions, as_paths
+from jpegaudit.scanner.result import ScanError, ScanInterrupted, ScanResult
+from jpegaudit.sources.local import audit_path
+from jpegaudit.sources.remote import RemoteOptions
 from jpegaudit.sources.retry import RetryPolicy
+from jpegaudit.store.files import StoreError
+from jpegaudit.store.reader import read_store
 
 __all__ = [
-    "ScanError",
-    "ScanInterrupted",
+    "ReadLimits",
     "RemoteOptions",
     "RetryPolicy",
+    "ScanError",
+    "ScanInterrupted",
+    "ScanOptions",
     "ScanResult",
     "StoreError",
     "audit_file",
@@ -49,24 +54,15 @@ def run_check(paths, policy, **options):
 def scan(
     paths: Sequence[str | os.PathLike] | str | os.PathLike,
     store: str | os.PathLike,
-    *,
-    split: str | None = None,
-    jobs: int | None = None,
-    progress: bool = False,
-    batch_size: int = 1000,
-    limits: ReadLimits = DEFAULT_LIMITS,
-    from_list: Sequence[str | os.PathLike] | str | os.PathLike = (),
-    engine: str = "process",
-    scheduler: str | None = None,
-    storage_options: dict | None = None,
-    shards: bool = True,
-    remote: RemoteOptions = DEFAULT_REMOTE,
-    backend: str = "header",
-    deep: bool = False,
-    deep_reader: str | None = None,
+    options: ScanOptions | None = None,
+    **settings: Any,
 ) -> ScanResult:
     """Scan files, folders, shards and object-store URLs into the Parquet store at `store`
     (created if needed).
+
+    `options` is a `ScanOptions` (every setting, with its default and meaning, is declared
+    there); keyword arguments named like its fields change single settings, e.g.
+    `scan("data/", "store/", jobs=2, limits=ReadLimits(read_tail=False))`.
 
     Each folder is walked; every entry in it gets one row. `.tar` and `.zip` files are opened
     and each member gets a row, with path `shard.tar::member.jpg` (`shards=False`: a row for
@@ -77,68 +73,22 @@ def scan(
 
     Files whose size, mtime and split are unchanged since the last scan are not read again,
     nor are shards whose size and mtime (local) or ETag (object stores) are unchanged; rows of
-    files that no longer exist under a scanned folder are dropped. `engine`: "process" (a
-    local pool of `jobs` processes) or "dask" (the cluster at `scheduler`, an address, or a
-    local cluster of `jobs` workers when None). `remote`: how remote bytes are fetched (whole
-    objects below 32 KiB, 16 MiB shard ranges, concurrency, retries; docs/scale.md). Raises
-    ScanInterrupted (holding the partial result) on Ctrl-C after keeping every finished unit.
-
-    `backend="torchjpeg"` reads tables and component sizes through libjpeg by torchjpeg (in its
-    own environment: docs/deep.md); `deep=True` adds DCT-coefficient statistics and the
-    double-compression estimate (`deep_reader`: "libjpeg-turbo" or "torchjpeg"). Both apply to
-    local files; rows read another way are re-read when the mode changes.
+    files that no longer exist under a scanned folder are dropped. Raises ScanInterrupted
+    (holding the partial result) on Ctrl-C after keeping every finished unit.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if isinstance(from_list, (str, os.PathLike)):
-        from_list = [from_list]
-    return run_scan(
-        list(paths),
-        store,
-        split=split,
-        jobs=jobs,
-        progress=progress,
-        batch_size=batch_size,
-        limits=limits,
-        from_list=list(from_list),
-        engine=engine,
-        scheduler=scheduler,
-        storage_options=storage_options,
-        shards=shards,
-        remote=remote,
-        backend=backend,
-        deep=deep,
-        deep_reader=deep_reader,
-    )
+    return run_scan(as_paths(paths), store, ScanOptions.build(options, **settings))
 
 
 def audit_file(
     path: str | os.PathLike, *, split: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
 ) -> dict:
     """One file's store row as a dict, without a store."""
-    fs_path = os.fspath(path)
-    return audit_local_file(
-        fs_path,
-        display_path(fs_path),
-        split or default_split(fs_path),
-        fs_path,
-        datetime.now(timezone.utc),
-        limits,
-    )
+    return audit_path(os.fspath(path), split=split, limits=limits)
 
 
 def audit_files(paths: Sequence[str | os.PathLike], *, split: str | None = None):
     """Several files' rows as a DataFrame with the store's columns and dtypes, without a store."""
-    from jpegaudit.scanner.store import rows_to_table
+    from jpegaudit.store.arrow import rows_to_table, table_to_pandas
 
     rows = [audit_file(p, split=split) for p in paths]
-    import pandas as pd
-    import pyarrow as pa
-
-    nullable = {
-        pa.int16(): pd.Int16Dtype(),
-        pa.int32(): pd.Int32Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }
-    return rows_to_table(rows).to_pandas(types_mapper=nullable.get)
+    return table_to_pandas(rows_to_table(rows))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import click
 
-from jpegaudit import __version__
+from jpegaudit._version import __version__
+from jpegaudit.cli_options import options_from, scan_options
+from jpegaudit.exit_codes import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
 
 
 class CannotRun(click.ClickException):
@@ -13,7 +15,7 @@ class CannotRun(click.ClickException):
     unreachable bucket): "Error: ..." and exit code 2, without the usage text that a mistyped
     command gets."""
 
-    exit_code = 2
+    exit_code = EXIT_CANNOT_RUN
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,124 +27,25 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
-@click.option("--split", default=None, help="Split name (default: each scanned folder's name).")
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: all cores).")
-@click.option("--batch-size", type=int, default=1000, show_default=True)
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bar (default: when stderr is a terminal).",
-)
-@click.option(
-    "--from-list",
-    "from_list",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="File naming one path or URL per line (optionally TAB size TAB mtime_ns); repeatable.",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(["process", "dask"]),
-    default="process",
-    show_default=True,
-    help="process: a local pool of --jobs processes; dask: a Dask cluster.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="With --engine dask: scheduler address (default: a local cluster of --jobs workers).",
-)
-@click.option(
-    "--storage-option",
-    "storage_option",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="fsspec option for URLs (endpoint_url=..., anon=true); repeatable.",
-)
-@click.option(
-    "--shards/--no-shards",
-    default=True,
-    show_default=True,
-    help="Open .tar and .zip files and audit their members.",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["header", "torchjpeg"]),
-    default="header",
-    show_default=True,
-    help="torchjpeg: tables and sizes read through libjpeg by torchjpeg (own environment).",
-)
-@click.option(
-    "--deep",
-    is_flag=True,
-    help="Add DCT-coefficient statistics and the double-compression estimate (local files).",
-)
-@click.option(
-    "--deep-reader",
-    type=click.Choice(["libjpeg-turbo", "torchjpeg"]),
-    default=None,
-    help="Coefficient reader for --deep (default: libjpeg-turbo when installed).",
-)
-@click.option(
-    "--tail/--no-tail",
-    default=True,
-    show_default=True,
-    help="--no-tail: skip reading each file's last bytes (one request per object-store object "
-    "instead of two); truncated and trailing_bytes are then null (unknown).",
-)
-def scan(
-    paths,
-    store,
-    split,
-    jobs,
-    batch_size,
-    progress,
-    from_list,
-    engine,
-    scheduler,
-    storage_option,
-    shards,
-    backend,
-    deep,
-    deep_reader,
-    tail,
-):
+@scan_options
+def scan(paths, store, **params):
     """Scan files, folders, tar/zip shards and URLs (s3://, gs://, https://, ...) into a
     Parquet scan store (only changed files and shards are re-read)."""
-    from jpegaudit.api import ReadLimits, ScanError, ScanInterrupted, StoreError
-    from jpegaudit.api import scan as run
+    from jpegaudit.scanner.engine import run_scan
+    from jpegaudit.scanner.result import ScanError, ScanInterrupted
+    from jpegaudit.store.files import StoreError
 
-    if not paths and not from_list:
+    options = options_from(params)
+    if not paths and not options.from_list:
         raise click.UsageError("give at least one PATH or --from-list FILE")
-    if progress is None:
-        import sys
-
-        progress = sys.stderr.isatty()
     try:
-        result = run(
-            paths,
-            store,
-            split=split,
-            jobs=jobs,
-            progress=progress,
-            batch_size=batch_size,
-            from_list=from_list,
-            engine=engine,
-            scheduler=scheduler,
-            storage_options=_storage_options(storage_option),
-            shards=shards,
-            backend=backend,
-            deep=deep,
-            deep_reader=deep_reader,
-            limits=ReadLimits(read_tail=tail),
-        )
+        result = run_scan(paths, store, options)
     except ScanInterrupted as stop:
         r = stop.result
         click.echo(
             f"interrupted: {r.scanned} rows stored in {r.store}; rerun to complete", err=True
         )
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except (ScanError, StoreError, ImportError) as exc:
         raise CannotRun(str(exc)) from None
     click.echo(
@@ -153,28 +56,6 @@ def scan(
         click.echo(
             f"remote: {result.requests} requests, {result.fetched_bytes / 1e6:.1f} MB fetched"
         )
-
-
-def _storage_options(pairs) -> dict:
-    """KEY=VALUE pairs; a VALUE that parses as JSON (true, 3, {"a": 1}) is taken as such;
-    a dotted KEY (client_kwargs.endpoint_url) sets a nested option."""
-    import json
-
-    options: dict = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--storage-option")
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
-        *parents, leaf = key.split(".")
-        target = options
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = parsed
-    return options
 
 
 @main.command()
@@ -201,9 +82,10 @@ def demo(out, store, seed):
     """Build a small ImageNet-like dataset with real encoders and scan it."""
     from pathlib import Path
 
-    from jpegaudit.api import read_store
-    from jpegaudit.api import scan as run
     from jpegaudit.demo import build_demo_dataset
+    from jpegaudit.scanner.engine import run_scan
+    from jpegaudit.scanner.options import ScanOptions
+    from jpegaudit.store.reader import read_store
 
     root = Path(out)
     built = build_demo_dataset(root / "data", seed=seed)
@@ -211,7 +93,8 @@ def demo(out, store, seed):
     for note in built.missing:
         click.echo(f"note: {note}", err=True)
     store = store or str(root / "store")
-    result = run([root / "data" / "train", root / "data" / "val"], store, progress=False)
+    splits = [root / "data" / "train", root / "data" / "val"]
+    result = run_scan(splits, store, ScanOptions(progress=False))
     click.echo(f"scanned {result.scanned} entries in {result.elapsed_s:.2f} s -> {store}")
     df = read_store(store)
     summary = df.groupby("split").agg(
@@ -251,16 +134,13 @@ def demo(out, store, seed):
 )
 @click.option("--output", "-o", default=None, help="Write the report to this file.")
 @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--split", default=None, help="Split name (default: each folder's name).")
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: all cores).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
 @click.option("--scan/--no-scan", default=True, help="--no-scan: evaluate the store as it is.")
 @click.option("--init", is_flag=True, help="Write a starter policy describing PATHS as they are.")
 @click.option("--force", is_flag=True, help="With --init: overwrite an existing policy.")
-def check(
-    paths, policy, store, output_format, output, examples, split, jobs, progress, scan, init, force
-):
-    """CI gate: scan PATHS and evaluate a policy. Exit 0 pass, 1 rule broken, 2 cannot run."""
+@scan_options
+def check(paths, policy, store, output_format, output, examples, scan, init, force, **params):
+    """CI gate: scan PATHS and evaluate a policy. Exit 0 pass, 1 rule broken, 2 cannot run.
+    Every scan option applies to the check's scan (and to --init's)."""
     from jpegaudit.policy.cli import check_command
 
     raise SystemExit(
@@ -268,12 +148,10 @@ def check(
             paths=paths,
             policy=policy,
             store=store,
+            options=options_from(params),
             output_format=output_format,
             output=output,
             examples=examples,
-            split=split,
-            jobs=jobs,
-            progress=progress,
             scan=scan,
             init=init,
             force=force,
@@ -294,8 +172,8 @@ def check(
 @click.option("--thumbnails/--no-thumbnails", default=True, show_default=True)
 def report(store, out_dir, umap, umap_sample, seed, files_root, thumbnails):
     """Figures (PNG, PDF), index.html, summary.json and summary.md from a scan store."""
-    from jpegaudit.api import StoreError
     from jpegaudit.report import build_report
+    from jpegaudit.store.files import StoreError
 
     try:
         result = build_report(store, out_dir, umap=umap, umap_sample=umap_sample, seed=seed,

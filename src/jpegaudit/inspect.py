@@ -10,6 +10,7 @@ from jpegaudit.jpeg import parse_jpeg
 from jpegaudit.jpeg.header import JpegHeader
 from jpegaudit.jpeg.markers import marker_name
 from jpegaudit.quality import match_table
+from jpegaudit.sources.local import audit_path
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,7 @@ class Inspection:
 
 
 def inspect_file(path: str | os.PathLike) -> Inspection:
-    from jpegaudit.api import audit_file
-
-    row = audit_file(path)
+    row = audit_path(os.fspath(path))
     header = None
     tables: list[TableReport] = []
     if row["format"] == "jpeg":

@@ -80,9 +80,30 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("tail_checked", "bool"),
 )
 
-# Added by the deep modules (docs/deep.md): `backend` for every row, the rest by
-# `--backend torchjpeg` and `--deep` (null otherwise).
-from jpegaudit.deep.columns import BACKEND_COLUMNS, DEEP_COLUMNS  # noqa: E402  (plain data)
+# Added by the deep modules (docs/deep.md documents each): `backend` for every row;
+# `component_sizes` by `--backend torchjpeg` rows (computable for any row from its frame
+# header with `deep.sizes.component_sizes_from_factors`).
+BACKEND_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("backend", "string"),
+    ("component_sizes", "string"),
+)
+
+# Filled by `--deep` (null otherwise).
+DEEP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("deep_reader", "string"),
+    ("deep_error", "string"),
+    ("deep_warning", "string"),
+    ("deep_blocks", "int64"),
+    ("deep_zero_ac", "string"),
+    ("deep_zero_ac_luma", "float64"),
+    ("deep_zero_ac_chroma", "float64"),
+    ("deep_hf_energy_luma", "float64"),
+    ("deep_hf_energy_chroma", "float64"),
+    ("double_compressed", "bool"),
+    ("double_first_quality", "int16"),
+    ("double_gap_ratio", "float64"),
+    ("double_evidence", "float64"),
+)
 
 COLUMNS = COLUMNS + BACKEND_COLUMNS + DEEP_COLUMNS
 

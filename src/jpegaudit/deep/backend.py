@@ -19,6 +19,7 @@ from jpegaudit.deep.columns import empty_deep_columns
 from jpegaudit.deep.double import estimate_double_compression
 from jpegaudit.deep.sizes import format_sizes, subsampling_from_sizes
 from jpegaudit.deep.stats import file_stats
+from jpegaudit.sources.local import audit_path
 
 # Columns whose value a torchjpeg row takes from libjpeg rather than from the header parser.
 LIBJPEG_COLUMNS = (
@@ -45,6 +46,38 @@ class DeepModeUnavailable(Exception):
 # environment; torchjpeg only in its own (see docs/deep.md).
 READERS = {"libjpeg-turbo": libjpeg_reader, "torchjpeg": torchjpeg_reader}
 
+# How a scan reads tables and sizes: "header" (the header parser, every source) or "torchjpeg"
+# (through libjpeg by torchjpeg, local files; the study's method).
+BACKENDS = ("header", "torchjpeg")
+
+
+def choose_reader(backend: str, deep: bool, deep_reader: str | None) -> str | None:
+    """The coefficient reader a scan with these settings uses (None when it reads none).
+    Raises DeepModeUnavailable when the backend or deep mode cannot run here, a setup problem
+    to report before scanning rather than on every row."""
+    if backend not in BACKENDS:
+        raise DeepModeUnavailable(f"unknown backend {backend!r}: choose header or torchjpeg")
+    if backend == "torchjpeg":
+        if not torchjpeg_reader.installed():
+            raise DeepModeUnavailable(
+                "--backend torchjpeg needs torchjpeg, which belongs in its own environment "
+                "(it pins torch 2.4.1): see docs/deep.md"
+            )
+        return "torchjpeg" if deep else None
+    if not deep:
+        return None
+    if deep_reader is not None:
+        if deep_reader not in READERS:
+            raise DeepModeUnavailable(
+                f"unknown deep reader {deep_reader!r}: choose {', '.join(READERS)}"
+            )
+        if not READERS[deep_reader].available():
+            raise DeepModeUnavailable(
+                f"deep reader {deep_reader} cannot be loaded here: see docs/deep.md"
+            )
+        return deep_reader
+    return default_reader()
+
 
 def default_reader() -> str:
     """The reader `deep_columns` uses when none is named: libjpeg-turbo when the system has
@@ -60,9 +93,7 @@ def default_reader() -> str:
 
 
 def _header_row(path: str, split: str | None) -> dict:
-    from jpegaudit.api import audit_file
-
-    return audit_file(path, split=split)
+    return audit_path(path, split=split)
 
 
 def read_for_row(

@@ -1,31 +1,10 @@
-"""Store columns added by the deep modules, as (name, Arrow type name) like `schema.COLUMNS`.
-docs/deep.md documents each one. Pure: no pyarrow import."""
+"""The deep modules' store columns (declared in `jpegaudit.schema`, documented in docs/deep.md)."""
 
 from __future__ import annotations
 
-# Filled by `--backend torchjpeg` rows (and, for `component_sizes`, computable for any row from
-# its frame header with `sizes.component_sizes_from_factors`).
-BACKEND_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("backend", "string"),
-    ("component_sizes", "string"),
-)
+from jpegaudit.schema import BACKEND_COLUMNS, DEEP_COLUMNS
 
-# Filled by `--deep` (null otherwise).
-DEEP_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("deep_reader", "string"),
-    ("deep_error", "string"),
-    ("deep_warning", "string"),
-    ("deep_blocks", "int64"),
-    ("deep_zero_ac", "string"),
-    ("deep_zero_ac_luma", "float64"),
-    ("deep_zero_ac_chroma", "float64"),
-    ("deep_hf_energy_luma", "float64"),
-    ("deep_hf_energy_chroma", "float64"),
-    ("double_compressed", "bool"),
-    ("double_first_quality", "int16"),
-    ("double_gap_ratio", "float64"),
-    ("double_evidence", "float64"),
-)
+__all__ = ["BACKEND_COLUMNS", "DEEP_COLUMNS", "DEEP_COLUMN_NAMES", "empty_deep_columns"]
 
 DEEP_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in DEEP_COLUMNS)
 

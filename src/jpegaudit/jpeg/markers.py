@@ -20,6 +20,8 @@ SOF55 = 0xF7  # JPEG-LS (ITU-T T.87), which T.81 decoders such as libjpeg refuse
 SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {DHT, JPG, DAC}
 APP_MARKERS = frozenset(range(0xE0, 0xF0))
 RST_MARKERS = frozenset(range(0xD0, 0xD8))
+# Processes without quantization: lossless (SOF3, SOF7, SOF11, SOF15) and JPEG-LS.
+LOSSLESS_SOF_MARKERS = frozenset({0xC3, 0xC7, 0xCB, 0xCF, SOF55})
 
 # Process of each SOF marker. SOF9..SOF15 are the arithmetic-coded twins of SOF1..SOF7.
 PROCESS_BY_SOF = {

@@ -7,11 +7,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jpegaudit.policy.errors import CheckError
 from jpegaudit.policy.loader import Policy, load_policy
 from jpegaudit.policy.report import CheckReport, ScanSummary
+from jpegaudit.scanner.engine import run_scan
+from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.scanner.result import ScanError
+from jpegaudit.sources.paths import normalize_root
+from jpegaudit.sources.remote import is_url
+from jpegaudit.store.files import StoreError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,30 +48,30 @@ def evaluate(policy: Policy, df: pd.DataFrame, *, examples: int = DEFAULT_EXAMPL
     )
 
 
-def resolve_paths(paths: Sequence[str], policy: Policy) -> list[str]:
-    """The paths to check: those given, else the policy's `paths`; each must exist."""
-    chosen = list(paths) or list(policy.paths)
-    if not chosen:
-        raise CheckError(f"nothing to check: give PATH arguments, or 'paths' in {policy.source}")
-    for path in chosen:
-        if "://" not in path and not os.path.lexists(path):  # URLs: the scan says
-            raise CheckError(f"path {path} does not exist")
+def resolve_paths(paths: Sequence[str], policy: Policy, from_list: Sequence[str] = ()) -> list[str]:
+    """The paths to check: those given, else the policy's `paths` (none when list files name
+    what to check); each must exist."""
+    chosen = list(paths) or ([] if from_list else list(policy.paths))
+    if not chosen and not from_list:
+        raise CheckError(
+            f"nothing to check: give PATH arguments, or 'paths' in {policy.source} "
+            "(or --from-list FILE)"
+        )
+    check_paths_exist(chosen)
     return chosen
 
 
-def scan_paths(
-    paths: Sequence[str],
-    store: str,
-    *,
-    split: str | None = None,
-    jobs: int | None = None,
-    progress: bool = False,
-) -> ScanSummary:
-    """Bring the store up to date for `paths` (only new and changed files are read)."""
-    from jpegaudit.api import ScanError, StoreError, scan
+def check_paths_exist(paths: Sequence[str]) -> None:
+    for path in paths:
+        if not is_url(path) and not os.path.lexists(path):  # URLs: the scan says
+            raise CheckError(f"path {path} does not exist")
 
+
+def scan_paths(paths: Sequence[str], store: str, options: ScanOptions) -> ScanSummary:
+    """Bring the store up to date for `paths` (and `options.from_list`): only new and changed
+    files are read."""
     try:
-        result = scan(paths, store, split=split, jobs=jobs, progress=progress)
+        result = run_scan(paths, store, options)
     except (ScanError, StoreError) as exc:
         raise CheckError(f"scan failed: {exc}") from None
     except OSError as exc:
@@ -90,8 +96,7 @@ def store_rows(store: str, paths: Sequence[str] | None = None) -> pd.DataFrame:
     only if its file still exists (the scan does not drop rows of another root)."""
     import numpy as np
 
-    from jpegaudit.api import read_store
-    from jpegaudit.scanner.walk import normalize_root
+    from jpegaudit.store.reader import read_store
 
     if not os.path.isdir(store):
         raise CheckError(f"no scan store at {store}")
@@ -134,31 +139,35 @@ def run_check(
     policy: Policy | str | os.PathLike,
     *,
     store: str | None = None,
-    split: str | None = None,
-    jobs: int | None = None,
-    progress: bool = False,
+    options: ScanOptions | None = None,
     examples: int = DEFAULT_EXAMPLES,
     scan: bool = True,
+    **settings: Any,
 ) -> CheckReport:
     """Load the policy (before any scanning, so a wrong policy fails fast), scan `paths` (or
-    the policy's `paths`) into `store`, evaluate. Raises PolicyError or CheckError when the
-    check cannot run; returns the report otherwise (`report.exit_code` is 0 or 1).
+    the policy's `paths`, and `options.from_list`) into `store` with `options` (a
+    `ScanOptions`; keyword arguments named like its fields change single settings), evaluate.
+    Raises PolicyError or CheckError when the check cannot run; returns the report otherwise
+    (`report.exit_code` is 0 or 1).
 
     With `scan=False` the store is evaluated as it is: the rows under `paths`, or every row
-    when no path is given."""
+    when no path is given (rows of `options.split` only, when it is set)."""
     started = time.perf_counter()
+    options = ScanOptions.build(options, **settings)
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     store = store or default_store()
     summary = None
     if scan:
-        chosen: list[str] | None = resolve_paths(paths, policy)
-        summary = scan_paths(chosen, store, split=split, jobs=jobs, progress=progress)
+        chosen: list[str] | None = resolve_paths(paths, policy, options.from_list)
+        assert chosen is not None
+        summary = scan_paths(chosen, store, options)
+        chosen = chosen + list(options.from_list) if options.from_list else chosen
     else:
         chosen = list(paths) or list(policy.paths) or None
     df = store_rows(store, chosen)
-    if split is not None and not scan:
-        df = df[(df["split"] == split).to_numpy(dtype=bool)]
+    if options.split is not None and not scan:
+        df = df[(df["split"] == options.split).to_numpy(dtype=bool)]
     report = evaluate(policy, df, examples=examples)
     return CheckReport(
         outcomes=report.outcomes,

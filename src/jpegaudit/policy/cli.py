@@ -13,9 +13,10 @@ import traceback
 
 import click
 
+from jpegaudit.exit_codes import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_PASS
 from jpegaudit.policy.errors import CheckError, PolicyError
+from jpegaudit.scanner.options import ScanOptions
 
-EXIT_PASS, EXIT_VIOLATION, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 130
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
@@ -33,25 +34,19 @@ def check_command(
     paths: tuple[str, ...],
     policy: str | None,
     store: str | None,
+    options: ScanOptions,
     output_format: str,
     output: str | None,
     examples: int,
-    split: str | None,
-    jobs: int | None,
-    progress: bool | None,
     scan: bool,
     init: bool,
     force: bool,
 ) -> int:
     """Run the command; return the exit code."""
-    if progress is None:
-        progress = sys.stderr.isatty()
     try:
         if init:
-            return _init(paths, policy, store, split, jobs, progress, force)
-        return _check(
-            paths, policy, store, output_format, output, examples, split, jobs, progress, scan
-        )
+            return _init(list(paths), policy, store, options, force)
+        return _check(list(paths), policy, store, options, output_format, output, examples, scan)
     except (PolicyError, CheckError) as exc:
         return _fail(str(exc), output_format)
     except KeyboardInterrupt:
@@ -62,14 +57,14 @@ def check_command(
         return _fail(f"internal error: {type(exc).__name__}: {exc}", output_format)
 
 
-def _init(paths, policy, store, split, jobs, progress, force) -> int:
+def _init(
+    paths: list[str], policy: str | None, store: str | None, options: ScanOptions, force: bool
+) -> int:
     from jpegaudit.policy.loader import DEFAULT_POLICY_FILE
     from jpegaudit.policy.starter import write_starter_policy
 
     target = policy or DEFAULT_POLICY_FILE
-    starter = write_starter_policy(
-        list(paths), target, store=store, split=split, jobs=jobs, progress=progress, force=force
-    )
+    starter = write_starter_policy(paths, target, store=store, options=options, force=force)
     click.echo(
         f"wrote {target}: {starter.rules} rules describing {starter.files:,} files; "
         f"`jpegaudit check --policy {target}` passes on them today"
@@ -77,21 +72,23 @@ def _init(paths, policy, store, split, jobs, progress, force) -> int:
     return EXIT_PASS
 
 
-def _check(paths, policy, store, output_format, output, examples, split, jobs, progress, scan):
+def _check(
+    paths: list[str],
+    policy: str | None,
+    store: str | None,
+    options: ScanOptions,
+    output_format: str,
+    output: str | None,
+    examples: int,
+    scan: bool,
+) -> int:
     from jpegaudit.policy.check import run_check
     from jpegaudit.policy.formatters import FORMATTERS, write_step_summary
     from jpegaudit.policy.loader import find_policy
 
     policy_file = policy or find_policy()
     report = run_check(
-        list(paths),
-        policy_file,
-        store=store,
-        split=split,
-        jobs=jobs,
-        progress=progress,
-        examples=examples,
-        scan=scan,
+        paths, policy_file, store=store, options=options, examples=examples, scan=scan
     )
     text = FORMATTERS[output_format]().render(report)
     if output:

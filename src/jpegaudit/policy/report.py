@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from jpegaudit.exit_codes import EXIT_PASS, EXIT_VIOLATION
+
 Status = Literal["pass", "fail", "warn"]
 
 
@@ -98,4 +100,4 @@ class CheckReport:
     @property
     def exit_code(self) -> int:
         """0 when every error-severity rule holds, 1 when one does not (warnings never fail)."""
-        return 0 if self.passed else 1
+        return EXIT_PASS if self.passed else EXIT_VIOLATION

@@ -21,6 +21,8 @@ from jpegaudit.policy.errors import CheckError, PolicyError
 from jpegaudit.policy.formatters import printable
 from jpegaudit.policy.loader import PYPROJECT, parse_policy
 from jpegaudit.policy.rules import drift_setting_names
+from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.sources.remote import is_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -253,15 +255,16 @@ def write_starter_policy(
     policy_file: str | os.PathLike,
     *,
     store: str | None = None,
-    split: str | None = None,
-    jobs: int | None = None,
-    progress: bool = False,
+    options: ScanOptions | None = None,
     force: bool = False,
+    **settings: Any,
 ) -> StarterPolicy:
-    """Scan `paths`, then write a starter policy describing them to `policy_file`. Refuses to
-    overwrite an existing file unless `force`."""
-    from jpegaudit.policy.check import default_store, scan_paths, store_rows
+    """Scan `paths` (and `options.from_list`) with `options` (keyword arguments named like its
+    fields change single settings), then write a starter policy describing them to
+    `policy_file`. Refuses to overwrite an existing file unless `force`."""
+    from jpegaudit.policy.check import check_paths_exist, default_store, scan_paths, store_rows
 
+    options = ScanOptions.build(options, **settings)
     target = os.fspath(policy_file)
     if os.path.basename(target) == PYPROJECT:
         raise CheckError(
@@ -270,16 +273,15 @@ def write_starter_policy(
         )
     if os.path.lexists(target) and not force:
         raise CheckError(f"{target} exists; pass --force to overwrite it")
-    if not paths:
-        raise CheckError("--init needs the PATH arguments to describe")
-    for path in paths:
-        if not os.path.lexists(path):
-            raise CheckError(f"path {path} does not exist")
+    if not paths and not options.from_list:
+        raise CheckError("--init needs the PATH arguments (or --from-list) to describe")
+    check_paths_exist(paths)
     store = store or default_store()
-    scan_paths(paths, store, split=split, jobs=jobs, progress=progress)
-    df = store_rows(store, paths)
+    scan_paths(paths, store, options)
+    described = [*paths, *options.from_list]
+    df = store_rows(store, described)
     base = os.path.dirname(os.path.abspath(target))
-    relative = [os.path.relpath(os.path.abspath(p), base) for p in paths]
+    relative = [p if is_url(p) else os.path.relpath(os.path.abspath(p), base) for p in paths]
     starter = starter_policy(df, paths=relative)
     try:
         with open(target, "w", encoding="utf-8") as fh:

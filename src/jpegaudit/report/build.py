@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from jpegaudit import __version__
+from jpegaudit._version import __version__
 from jpegaudit.analysis import drift, stats
 from jpegaudit.analysis.projection import DEFAULT_CAP, DEFAULT_KEEP_500
 from jpegaudit.report.writers import jsonable
@@ -55,8 +55,8 @@ class ReportResult:
 def load_report_frame(store: str | os.PathLike) -> pd.DataFrame:
     """The store's rows with only the columns the report reads (nullable dtypes, as
     `jpegaudit.read_store` gives them): a 1.28 M-row store loads in a fraction of a second."""
-    from jpegaudit.api import read_store
     from jpegaudit.schema import COLUMN_NAMES
+    from jpegaudit.store.reader import read_store
 
     return read_store(store, columns=[c for c in REPORT_COLUMNS if c in COLUMN_NAMES])
 

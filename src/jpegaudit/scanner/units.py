@@ -2,13 +2,15 @@
 
 - `FileBatch`: up to `batch_size` local files (from a walk or a list).
 - `ObjectBatch`: up to `batch_size` loose objects behind one fsspec filesystem.
-- `Shard`: one tar or zip file, local or remote, with all its members.
+- `Shard`: one container file (tar, zip: sources/registry.py), local or remote, with all its
+  entries.
 
-A unit's part is named from what the unit covers (`part-<digest>.parquet`), so running a unit
-twice (a retried task, a worker lost after writing) rewrites the same part instead of adding a
-second copy of its rows, and a shard whose part exists is done: a killed scan resumes by
-skipping it. The functions here run in workers (a process pool, Dask); they are plain,
-picklable data in and out, and never raise for anything a file or the network does.
+Each unit knows how to produce its rows (`rows(context)`), so running one is the same call
+whatever it is. A unit's part is named from what the unit covers (`part-<digest>.parquet`), so
+running a unit twice (a retried task, a worker lost after writing) rewrites the same part
+instead of adding a second copy of its rows, and a shard whose part exists is done: a killed
+scan resumes by skipping it. The functions here run in workers (a process pool, Dask); they are
+plain, picklable data in and out, and never raise for anything a file or the network does.
 """
 
 from __future__ import annotations
@@ -24,38 +26,62 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
-from jpegaudit.audit import ReadLimits, new_row
-from jpegaudit.scanner.store import PENDING_PREFIX, rows_to_table, write_part_atomically
+from jpegaudit.audit import Origin, internal_error, internal_error_row
+from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.walk import Entry
-from jpegaudit.sources.container import shard_row
+from jpegaudit.sources.container import ContainerBytes, shard_row
 from jpegaudit.sources.local import LocalShardFile, audit_local_file
+from jpegaudit.sources.registry import container_format
 from jpegaudit.sources.remote import (
     FetchStats,
     FsSpec,
     RangeStream,
     RemoteEntry,
-    RemoteOptions,
     audit_object,
     info_with_retries,
 )
 from jpegaudit.sources.retry import ReadFailed
-from jpegaudit.sources.tar import audit_tar
-from jpegaudit.sources.zipfile import audit_zip
+from jpegaudit.store.arrow import rows_to_table, write_part_atomically
+from jpegaudit.store.files import PENDING_PREFIX
 
 
-@dataclass(frozen=True)
-class LocalItem:
+class LocalItem(NamedTuple):
     entry: Entry
     root: str
     split: str
 
 
-@dataclass(frozen=True)
-class ObjectItem:
+class ObjectItem(NamedTuple):
     entry: RemoteEntry
     root: str
     split: str
+
+
+@dataclass
+class UnitContext:
+    """What a unit reads with, and what it counts while it does."""
+
+    options: ScanOptions
+    scanned_at: datetime
+    stats: FetchStats
+
+
+class UnitRows(NamedTuple):
+    rows: list[dict]
+    complete: bool = True  # False: a shard whose reading failed part-way (redone next scan)
+
+
+class Unit(Protocol):
+    def digest(self) -> str:
+        """Names the unit's part: equal for a unit covering the same entries (and, for a
+        shard, the same version of the file)."""
+        ...
+
+    def rows(self, context: UnitContext) -> UnitRows:
+        """One row per entry; never raises for what a file or the network does."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,13 @@ class FileBatch:
 
     def digest(self) -> str:
         return "f" + _digest(x for i in self.items for x in (i.entry.path, i.split))
+
+    def rows(self, context: UnitContext) -> UnitRows:
+        options = context.options
+        rows = [_audit_local_item(item, context) for item in self.items]
+        if options.backend != "header" or options.deep:
+            rows = [_deepen(row, item, options) for row, item in zip(rows, self.items, strict=True)]
+        return UnitRows(rows)
 
 
 @dataclass(frozen=True)
@@ -74,10 +107,30 @@ class ObjectBatch:
     def digest(self) -> str:
         return "o" + _digest(x for i in self.items for x in (i.entry.path, i.split))
 
+    def rows(self, context: UnitContext) -> UnitRows:
+        fs = self.fs.filesystem()
+        options = context.options
+
+        def one(item: ObjectItem) -> tuple[dict, FetchStats]:
+            origin = Origin(item.split, item.root, context.scanned_at)
+            try:
+                return audit_object(fs, item.entry, origin, options.limits, options.remote)
+            except Exception as exc:  # a parser bug must cost one row's detail, not the scan
+                return internal_error_row(item.entry.path, origin, exc), FetchStats()
+
+        # Threads hide request latency (tens of ms on a real object store); the audit itself
+        # is microseconds of Python per object.
+        workers = max(1, min(options.remote.concurrency, len(self.items)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, self.items))
+        for _, stats in results:
+            context.stats.add(stats)
+        return UnitRows([row for row, _ in results])
+
 
 @dataclass(frozen=True)
 class Shard:
-    kind: str  # "tar" or "zip"
+    kind: str  # a ContainerFormat's kind ("tar", "zip")
     fs_path: str  # what to open: a local path, or a path inside `fs`
     path: str  # as shown in the store; members are `path::member`
     root: str
@@ -90,22 +143,49 @@ class Shard:
         # The version is in the name: a part for this exact shard content means "done".
         return "s" + _digest((self.kind, self.path, str(self.size), str(self.version), self.split))
 
-
-Unit = FileBatch | ObjectBatch | Shard
+    def rows(self, context: UnitContext) -> UnitRows:
+        """Members read before a failure keep their rows; the shard gets a row saying what
+        went wrong."""
+        audit = container_format(self.kind).audit
+        origin = Origin(self.split, self.root, context.scanned_at)
+        limits = context.options.limits
+        rows: list[dict] = []
+        try:
+            if self.fs is None:
+                with LocalShardFile(self.fs_path) as f:
+                    container = ContainerBytes(f.fileobj, f.read_at, f.size)
+                    rows.extend(audit(container, self.path, origin, limits))
+            else:
+                fs = self.fs.filesystem()
+                remote = context.options.remote
+                size = self.size
+                if size is None:
+                    info = info_with_retries(fs, self.fs_path, remote, context.stats)
+                    size = int(info["size"])
+                stream = RangeStream(fs, self.fs_path, size, remote, context.stats)
+                container = ContainerBytes(stream, stream.read_at, size)
+                rows.extend(audit(container, self.path, origin, limits))
+        except FileNotFoundError:
+            rows.append(shard_row(self.path, origin, "missing", "vanished before it was read"))
+        except PermissionError as exc:
+            error = f"cannot open: {exc.strerror or exc}"
+            rows.append(shard_row(self.path, origin, "unreadable", error))
+        except (ReadFailed, OSError) as exc:
+            rows.append(shard_row(self.path, origin, "unreadable", f"read error: {exc}"[:300]))
+            return UnitRows(rows, complete=False)
+        except Exception as exc:  # a bug in an archive reader on odd input: one row, not a crash
+            rows.append(internal_error_row(self.path, origin, exc, entry_type="shard"))
+        return UnitRows(rows)
 
 
 @dataclass(frozen=True)
 class Work:
     """A unit plus where and how to write it."""
 
-    unit: Unit
+    unit: FileBatch | ObjectBatch | Shard
     store: str
     pending: bool  # its rows replace existing ones: written hidden, published by finalize
-    limits: ReadLimits
-    remote: RemoteOptions
-    backend: str = "header"  # or "torchjpeg": tables and sizes read through libjpeg
-    deep: bool = False  # add the DCT-coefficient columns (docs/deep.md)
-    deep_reader: str | None = None
+    options: ScanOptions  # the scan's, with `deep_reader` resolved (scanner.engine)
 
     def part_name(self, complete: bool = True) -> str:
         name = f"part-{self.unit.digest()}{'' if complete else '-partial'}.parquet"
@@ -140,30 +220,41 @@ def _digest(parts: Iterable[str]) -> str:
 # -- running a unit --------------------------------------------------------------------------
 def run_unit(work: Work) -> tuple[list[dict], UnitDone]:
     """Audit a unit: its rows, and the summary (naming the part they belong in)."""
-    scanned_at = datetime.now(timezone.utc)
-    unit = work.unit
-    stats = FetchStats()
-    complete = True
-    if isinstance(unit, FileBatch):
-        rows = [_audit_local_item(item, work.limits, scanned_at) for item in unit.items]
-        if work.backend != "header" or work.deep:
-            rows = [_deepen(row, item, work) for row, item in zip(rows, unit.items, strict=True)]
-    elif isinstance(unit, ObjectBatch):
-        rows = _audit_objects(unit, work, scanned_at, stats)
-    else:
-        rows, complete = _audit_shard(unit, work, scanned_at, stats)
+    context = UnitContext(work.options, datetime.now(timezone.utc), FetchStats())
+    rows, complete = work.unit.rows(context)
     done = UnitDone(
         part=work.part_name(complete),
-        unit_key=unit.digest(),
+        unit_key=work.unit.digest(),
         pending=work.pending,
         rows=len(rows),
         errors=sum(r["error"] is not None for r in rows),
         paths=tuple(r["path"] for r in rows),
         complete=complete,
-        requests=stats.requests,
-        fetched_bytes=stats.bytes,
+        requests=context.stats.requests,
+        fetched_bytes=context.stats.bytes,
     )
     return rows, done
+
+
+def audit_unit(work: Work) -> UnitDone:
+    """Worker with the store at hand (process pool): audit, then write the part atomically."""
+    rows, done = run_unit(work)
+    write_part_atomically(rows_to_table(rows), Path(work.store) / done.part)
+    return done
+
+
+def audit_unit_to_parquet(work: Work) -> tuple[bytes, UnitDone]:
+    """Worker without the store at hand (a cluster): the part's bytes, for the client to
+    write. A shard of 10,000 members is about 1 MB of Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from jpegaudit.store.arrow import PART_COMPRESSION
+
+    rows, done = run_unit(work)
+    sink = pa.BufferOutputStream()
+    pq.write_table(rows_to_table(rows), sink, compression=PART_COMPRESSION)
+    return sink.getvalue().to_pybytes(), done
 
 
 def end_with_parent() -> None:
@@ -186,117 +277,34 @@ def end_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def audit_unit(work: Work) -> UnitDone:
-    """Worker with the store at hand (process pool): audit, then write the part atomically."""
-    rows, done = run_unit(work)
-    write_part_atomically(rows_to_table(rows), Path(work.store) / done.part)
-    return done
-
-
-def audit_unit_to_parquet(work: Work) -> tuple[bytes, UnitDone]:
-    """Worker without the store at hand (a cluster): the part's bytes, for the client to
-    write. A shard of 10,000 members is about 1 MB of Parquet."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows, done = run_unit(work)
-    sink = pa.BufferOutputStream()
-    pq.write_table(rows_to_table(rows), sink, compression="zstd")
-    return sink.getvalue().to_pybytes(), done
-
-
-def _audit_local_item(item: LocalItem, limits: ReadLimits, scanned_at) -> dict:
+def _audit_local_item(item: LocalItem, context: UnitContext) -> dict:
     entry = item.entry
+    origin = Origin(item.split, item.root, context.scanned_at)
     if entry.error is not None:
-        row = new_row(entry.path, item.split, item.root, scanned_at)
+        row = origin.new_row(entry.path)
         row["entry_type"], row["error"] = "directory", entry.error
         return row
     try:
         return audit_local_file(
             entry.fs_path,
             entry.path,
-            item.split,
-            item.root,
-            scanned_at,
-            limits,
+            origin,
+            context.options.limits,
             known_regular=entry.regular,
         )
     except Exception as exc:  # a parser bug must cost one row's detail, not the scan
-        row = new_row(entry.path, item.split, item.root, scanned_at)
-        row["entry_type"] = "file"
-        row["error"] = f"internal error: {type(exc).__name__}: {exc}"
-        return row
+        return internal_error_row(entry.path, origin, exc)
 
 
-def _deepen(row: dict, item: LocalItem, work: Work) -> dict:
+def _deepen(row: dict, item: LocalItem, options: ScanOptions) -> dict:
     """The torchjpeg backend and deep columns for one local row (lazy imports: torch only
     where asked for)."""
     from jpegaudit.deep.backend import apply_torchjpeg, deep_columns
 
     try:
-        if work.backend == "torchjpeg":
-            return apply_torchjpeg(row, item.entry.fs_path, deep=work.deep)
-        row.update(deep_columns(item.entry.fs_path, row, reader=work.deep_reader))
+        if options.backend == "torchjpeg":
+            return apply_torchjpeg(row, item.entry.fs_path, deep=options.deep)
+        row.update(deep_columns(item.entry.fs_path, row, reader=options.deep_reader))
     except Exception as exc:  # a reader bug must cost one row's detail, not the scan
-        row["deep_error"] = f"internal error: {type(exc).__name__}: {exc}"
+        row["deep_error"] = internal_error(exc)
     return row
-
-
-def _audit_objects(batch: ObjectBatch, work: Work, scanned_at, stats: FetchStats) -> list[dict]:
-    fs = batch.fs.filesystem()
-
-    def one(item: ObjectItem) -> tuple[dict, FetchStats]:
-        try:
-            return audit_object(
-                fs, item.entry, item.split, item.root, scanned_at, work.limits, work.remote
-            )
-        except Exception as exc:  # a parser bug must cost one row's detail, not the scan
-            row = new_row(item.entry.path, item.split, item.root, scanned_at)
-            row["entry_type"] = "file"
-            row["error"] = f"internal error: {type(exc).__name__}: {exc}"
-            return row, FetchStats()
-
-    # Threads hide request latency (tens of ms on a real object store); the audit itself is
-    # microseconds of Python per object.
-    workers = max(1, min(work.remote.concurrency, len(batch.items)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(one, batch.items))
-    for _, s in results:
-        stats.add(s)
-    return [row for row, _ in results]
-
-
-def _audit_shard(shard: Shard, work: Work, scanned_at, stats: FetchStats):
-    """(rows, complete). Members read before a failure keep their rows; the shard gets a row
-    saying what went wrong."""
-    audit = audit_tar if shard.kind == "tar" else audit_zip
-    rows: list[dict] = []
-
-    def problem(entry_type: str, error: str) -> dict:
-        return shard_row(shard.path, shard.split, shard.root, scanned_at, entry_type, error)
-
-    try:
-        if shard.fs is None:
-            with LocalShardFile(shard.fs_path) as f:
-                args = (shard.path, shard.split, shard.root, scanned_at, work.limits)
-                for row in audit(f.fileobj, f.read_at, f.size, *args):
-                    rows.append(row)
-        else:
-            fs = shard.fs.filesystem()
-            size = shard.size
-            if size is None:
-                size = int(info_with_retries(fs, shard.fs_path, work.remote, stats)["size"])
-            stream = RangeStream(fs, shard.fs_path, size, work.remote, stats)
-            args = (shard.path, shard.split, shard.root, scanned_at, work.limits)
-            for row in audit(stream, stream.read_at, size, *args):
-                rows.append(row)
-    except FileNotFoundError:
-        rows.append(problem("missing", "vanished before it was read"))
-    except PermissionError as exc:
-        rows.append(problem("unreadable", f"cannot open: {exc.strerror or exc}"))
-    except (ReadFailed, OSError) as exc:
-        rows.append(problem("unreadable", f"read error: {exc}"[:300]))
-        return rows, False
-    except Exception as exc:  # a bug in an archive reader on odd input: one row, not a crash
-        rows.append(problem("shard", f"internal error: {type(exc).__name__}: {exc}"[:300]))
-    return rows, True

@@ -8,7 +8,11 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-STORE_MARKER = "_jpegaudit.json"  # scanner/store.py METADATA_FILE; importing it would pull pyarrow
+from jpegaudit.sources.paths import display_path, normalize_root
+from jpegaudit.store.files import METADATA_FILE
+
+# A folder holding this file is a scan store, not data.
+STORE_MARKER = METADATA_FILE
 
 
 @dataclass(frozen=True)
@@ -17,20 +21,6 @@ class Entry:
     path: str  # what the store shows: valid UTF-8, undecodable bytes as \\xNN
     error: str | None = None  # set for a directory that could not be listed
     regular: bool = False  # the listing (d_type) says regular file: no stat needed before open
-
-
-def display_path(fs_path: str) -> str:
-    try:
-        fs_path.encode("utf-8")
-        return fs_path
-    except UnicodeEncodeError:
-        raw = os.fsencode(fs_path)
-        return raw.decode("utf-8", "backslashreplace")
-
-
-def normalize_root(root: str) -> str:
-    stripped = root.rstrip("/")
-    return stripped or "/"
 
 
 def walk(root: str) -> Iterator[Entry]:
@@ -76,12 +66,3 @@ def walk(root: str) -> Iterator[Entry]:
                     regular = False
                 yield Entry(child.path, display_path(child.path), regular=regular)
         stack.extend(reversed(subdirs))
-
-
-def default_split(root: str) -> str:
-    """`scan imagenet/train` gives split `train`; a file argument gives its folder's name."""
-    root = normalize_root(root)
-    if not os.path.isdir(root):
-        root = os.path.dirname(root) or "."
-    name = os.path.basename(os.path.abspath(root))
-    return name or "root"

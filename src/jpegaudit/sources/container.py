@@ -1,17 +1,42 @@
-"""What tar and zip shards share: member paths, member rows, the shard's own error row."""
+"""What every container format shares (tar and zip shards today): how a container format is
+declared, member paths, member rows, the container's own error row.
+
+A container is a file whose entries each get a row. A format module (sources/tar.py,
+sources/zipfile.py) declares a `ContainerFormat` and is listed once in sources/registry.py; the
+scan engine needs nothing else to plan, run, resume and replace its shards."""
 
 from __future__ import annotations
 
-from jpegaudit.audit import ReadAt, ReadLimits, audit_bytes, new_row
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, NamedTuple
+
+from jpegaudit.audit import Origin, ReadAt, ReadLimits, audit_bytes, internal_error
 from jpegaudit.sources.retry import ReadFailed
 
 MEMBER_SEPARATOR = "::"
-CONTAINER_KINDS = {".tar": "tar", ".zip": "zip"}
 
 
-def container_kind(path: str) -> str | None:
-    """`tar` or `zip` when the name says the file is a shard to open, else None."""
-    return CONTAINER_KINDS.get(path[-4:].lower())
+class ContainerBytes(NamedTuple):
+    """An opened container: a seekable file object over it (for archive libraries), and exact
+    positional reads of the same bytes (for the members' heads and tails)."""
+
+    fileobj: BinaryIO
+    read_at: ReadAt
+    size: int
+
+
+# container, its path as the store shows it, the rows' origin, read limits -> one row per
+# entry in container order, then (if the container is corrupt or cut short) one row for the
+# container itself. Read failures (ReadFailed) propagate: the unit is redone by the next scan.
+AuditContainer = Callable[[ContainerBytes, str, Origin, ReadLimits], Iterator[dict]]
+
+
+@dataclass(frozen=True)
+class ContainerFormat:
+    kind: str  # the store's name for it, and part of each shard's unit digest
+    suffixes: tuple[str, ...]  # lower-case file name endings that say "open me"
+    audit: AuditContainer
 
 
 def member_path(shard_path: str, name: str) -> str:
@@ -30,10 +55,10 @@ def shard_of(path: str) -> str | None:
     return shard if sep else None
 
 
-def shard_row(shard_path: str, split: str, root: str, scanned_at, entry_type: str, error: str):
+def shard_row(shard_path: str, origin: Origin, entry_type: str, error: str) -> dict:
     """The row a shard gets when it cannot be read through (corrupt, cut short, unreadable);
     the members read before the problem keep their rows."""
-    row = new_row(shard_path, split, root, scanned_at)
+    row = origin.new_row(shard_path)
     row["entry_type"] = entry_type
     row["error"] = error
     return row
@@ -60,19 +85,16 @@ def audit_member(
 def audit_guarded(read_at: ReadAt, size: int, row: dict, limits: ReadLimits) -> dict:
     row["entry_type"] = "file"
     row["bytes"] = size
-    identity = {k: row[k] for k in ("path", "split", "root", "scanned_at", "mtime_ns")}
+    origin = Origin(row["split"], row["root"], row["scanned_at"])
+    path, mtime_ns = row["path"], row["mtime_ns"]
     try:
         return audit_bytes(read_at, size, row, limits)
     except ReadFailed:
         raise
     except Exception as exc:
         # A fresh row: audit_bytes may have filled some columns before it failed.
-        fresh = new_row(
-            identity["path"], identity["split"], identity["root"], identity["scanned_at"]
-        )
-        fresh["entry_type"], fresh["bytes"], fresh["mtime_ns"] = "file", size, identity["mtime_ns"]
-        if isinstance(exc, MemberError):
-            fresh["error"] = str(exc)[:300]
-        else:  # a parser bug must cost one row's detail, not the shard
-            fresh["error"] = f"internal error: {type(exc).__name__}: {exc}"[:300]
+        fresh = origin.new_row(path)
+        fresh["entry_type"], fresh["bytes"], fresh["mtime_ns"] = "file", size, mtime_ns
+        # A MemberError says what is wrong with the member; anything else is a parser bug.
+        fresh["error"] = str(exc)[:300] if isinstance(exc, MemberError) else internal_error(exc)
         return fresh

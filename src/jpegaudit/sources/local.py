@@ -6,8 +6,10 @@ import errno
 import os
 import stat
 from collections.abc import Callable
+from datetime import datetime, timezone
 
-from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, audit_bytes, new_row
+from jpegaudit.audit import DEFAULT_LIMITS, Origin, ReadLimits, audit_bytes
+from jpegaudit.sources.paths import default_split, display_path
 from jpegaudit.sources.retry import ReadFailed
 
 _SPECIAL_TYPES = (
@@ -46,12 +48,19 @@ def stat_entry(fs_path: str) -> tuple[os.stat_result | None, str, str | None]:
     return st, "file", None
 
 
+def audit_path(
+    fs_path: str, *, split: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> dict:
+    """One local file's store row, without a store: its split defaults to its folder's name,
+    its root is the path itself."""
+    origin = Origin(split or default_split(fs_path), fs_path, datetime.now(timezone.utc))
+    return audit_local_file(fs_path, display_path(fs_path), origin, limits)
+
+
 def audit_local_file(
     fs_path: str,
     path: str,
-    split: str,
-    root: str,
-    scanned_at,
+    origin: Origin,
     limits: ReadLimits = DEFAULT_LIMITS,
     known_regular: bool = False,
 ) -> dict:
@@ -60,7 +69,7 @@ def audit_local_file(
     `known_regular`: the directory listing said this is a regular file (not a symlink), so it is
     opened straight away and checked with fstat, saving a stat per file; anything else is
     stat'ed first so that FIFOs and devices are never opened."""
-    row = new_row(path, split, root, scanned_at)
+    row = origin.new_row(path)
     if not known_regular:
         st, entry_type, error = stat_entry(fs_path)
         row["entry_type"] = entry_type
@@ -74,14 +83,14 @@ def audit_local_file(
         fd = os.open(fs_path, _OPEN_LISTED_FLAGS if known_regular else _OPEN_FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP and known_regular:  # became a symlink since the listing
-            return audit_local_file(fs_path, path, split, root, scanned_at, limits)
+            return audit_local_file(fs_path, path, origin, limits)
         if exc.errno == errno.ENOENT:
             row["entry_type"], row["error"] = "missing", "vanished before it was read"
         else:
             row["entry_type"], row["error"] = "unreadable", f"cannot open: {exc.strerror}"
         return row
     try:
-        return _audit_open_file(fd, row, lambda: new_row(path, split, root, scanned_at), limits)
+        return _audit_open_file(fd, row, lambda: origin.new_row(path), limits)
     except OSError as exc:
         row["entry_type"] = "unreadable"
         row["error"] = f"read error: {exc.strerror}"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits, audit_bytes, new_row
+from jpegaudit.audit import DEFAULT_LIMITS, Origin, ReadLimits, audit_bytes
 from jpegaudit.sources.retry import DEFAULT_RETRY, ReadFailed, RetryPolicy, call_with_retries
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -275,16 +275,14 @@ class RangeStream(io.RawIOBase):
 def audit_object(
     fs,
     entry: RemoteEntry,
-    split: str,
-    root: str,
-    scanned_at,
+    origin: Origin,
     limits: ReadLimits = DEFAULT_LIMITS,
     options: RemoteOptions = DEFAULT_REMOTE,
 ) -> tuple[dict, FetchStats]:
     """The store row for one loose object, and what fetching it cost. Never raises for I/O:
     a missing object or a read failing after the retries is a row with an error."""
     stats = FetchStats()
-    row = new_row(entry.path, split, root, scanned_at)
+    row = origin.new_row(entry.path)
     row["entry_type"] = "file"
     size, mtime_ns = entry.size, entry.mtime_ns
     try:
@@ -295,12 +293,12 @@ def audit_object(
         reader = RangeReader(fs, entry.fs_path, size, options, stats)
         return audit_bytes(reader.read_at, size, row, limits), stats
     except FileNotFoundError:
-        row = new_row(entry.path, split, root, scanned_at)
+        row = origin.new_row(entry.path)
         row["entry_type"], row["error"] = "missing", "vanished before it was read"
     except ReadFailed as exc:
         # Trouble that outlasted the retries. No size or mtime_ns: the next scan sees the row
         # as out of date and tries again.
-        row = new_row(entry.path, split, root, scanned_at)
+        row = origin.new_row(entry.path)
         row["entry_type"] = "unreadable"
         row["error"] = f"read error: {exc}"
     return row, stats

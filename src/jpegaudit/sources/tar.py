@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Iterator
-from typing import BinaryIO
 
-from jpegaudit.audit import ReadAt, ReadLimits, new_row
-from jpegaudit.sources.container import audit_member, member_path, shard_row
+from jpegaudit.audit import Origin, ReadLimits
+from jpegaudit.sources.container import (
+    ContainerBytes,
+    ContainerFormat,
+    audit_member,
+    member_path,
+    shard_row,
+)
 
 _SPECIAL = (
     (tarfile.TarInfo.isfifo, "fifo"),
@@ -24,40 +29,34 @@ _SPECIAL = (
 
 
 def audit_tar(
-    fileobj: BinaryIO,
-    read_at: ReadAt,
-    size: int,
-    shard_path: str,
-    split: str,
-    root: str,
-    scanned_at,
-    limits: ReadLimits,
+    container: ContainerBytes, shard_path: str, origin: Origin, limits: ReadLimits
 ) -> Iterator[dict]:
     """One row per member that is not a directory, in archive order; then, if the archive is
     corrupt or cut short, one row for the shard itself. I/O failures (ReadFailed) propagate."""
+    read_at = container.read_at
     try:
-        archive = tarfile.open(fileobj=fileobj, mode="r:", encoding="utf-8")
+        archive = tarfile.open(fileobj=container.fileobj, mode="r:", encoding="utf-8")
     except (tarfile.TarError, EOFError) as exc:
-        yield shard_row(shard_path, split, root, scanned_at, "shard", f"not a readable tar: {exc}")
+        yield shard_row(shard_path, origin, "shard", f"not a readable tar: {exc}")
         return
     while True:
         try:
             member = archive.next()
         except (tarfile.TarError, EOFError) as exc:
-            yield shard_row(shard_path, split, root, scanned_at, "shard", f"tar: {exc}")
+            yield shard_row(shard_path, origin, "shard", f"tar: {exc}")
             return
         if member is None:
             # tarfile ends quietly at a header cut short; a whole archive ends with two zero
             # blocks after the last member.
-            if archive.offset + 2 * tarfile.BLOCKSIZE > size:
+            if archive.offset + 2 * tarfile.BLOCKSIZE > container.size:
                 error = "tar: no end-of-archive marker after the last member (cut short?)"
-                yield shard_row(shard_path, split, root, scanned_at, "shard", error)
+                yield shard_row(shard_path, origin, "shard", error)
             return
         # tarfile keeps every TarInfo for getmember(); a shard is walked once, so drop them.
         archive.members.clear()
         if member.isdir():
             continue
-        row = new_row(member_path(shard_path, member.name), split, root, scanned_at)
+        row = origin.new_row(member_path(shard_path, member.name))
         row["mtime_ns"] = _mtime_ns(member.mtime)
         if member.isreg():
             yield audit_member(read_at, member.offset_data, member.size, row, limits)
@@ -77,3 +76,6 @@ def _mtime_ns(mtime) -> int | None:
         return int(round(float(mtime) * 1e9))
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+FORMAT = ContainerFormat(kind="tar", suffixes=(".tar",), audit=audit_tar)

@@ -16,10 +16,11 @@ import calendar
 import struct
 import zipfile
 from collections.abc import Iterator
-from typing import BinaryIO
 
-from jpegaudit.audit import ReadAt, ReadLimits, new_row
+from jpegaudit.audit import Origin, ReadAt, ReadLimits
 from jpegaudit.sources.container import (
+    ContainerBytes,
+    ContainerFormat,
     MemberError,
     audit_guarded,
     audit_member,
@@ -33,25 +34,19 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 
 
 def audit_zip(
-    fileobj: BinaryIO,
-    read_at: ReadAt,
-    size: int,
-    shard_path: str,
-    split: str,
-    root: str,
-    scanned_at,
-    limits: ReadLimits,
+    container: ContainerBytes, shard_path: str, origin: Origin, limits: ReadLimits
 ) -> Iterator[dict]:
     """One row per member that is not a directory; a corrupt zip gives one row for itself.
     I/O failures (ReadFailed) propagate."""
+    read_at = container.read_at
     try:
-        archive = zipfile.ZipFile(fileobj)
+        archive = zipfile.ZipFile(container.fileobj)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        yield shard_row(shard_path, split, root, scanned_at, "shard", f"not a readable zip: {exc}")
+        yield shard_row(shard_path, origin, "shard", f"not a readable zip: {exc}")
         return
     members = sorted((i for i in archive.infolist() if not i.is_dir()), key=_offset)
     for info in members:
-        row = new_row(member_path(shard_path, info.filename), split, root, scanned_at)
+        row = origin.new_row(member_path(shard_path, info.filename))
         row["mtime_ns"] = _mtime_ns(info.date_time)
         if info.flag_bits & 0x1:
             row["entry_type"], row["bytes"] = "file", info.file_size
@@ -163,3 +158,6 @@ class _InflatingReader:
             except Exception:
                 pass
             self._stream = None
+
+
+FORMAT = ContainerFormat(kind="zip", suffixes=(".zip",), audit=audit_zip)

@@ -1,0 +1,63 @@
+"""The process engine: units of work in a local pool of processes."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from jpegaudit.scanner.distributor import Distributor, Record
+from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.scanner.units import Work, audit_unit, end_with_parent
+
+
+class ProcessPoolDistributor(Distributor):
+    """A local `ProcessPoolExecutor` of `jobs` workers (inline in this process for one job).
+    At most 2 x jobs units are in flight, so memory does not grow with the dataset. Workers
+    ignore SIGINT and finish their unit; Ctrl-C stops handing out new ones."""
+
+    def __init__(self, options: ScanOptions, store_root: Path) -> None:
+        self.jobs = options.worker_count()  # workers write parts into work.store themselves
+
+    def run(self, works: Iterator[Work], record: Record) -> None:
+        if self.jobs == 1:
+            for w in works:
+                record(audit_unit(w))
+            return
+        in_flight: set[Future] = set()
+        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker) as pool:
+            try:
+                for w in works:
+                    in_flight.add(pool.submit(audit_unit, w))
+                    if len(in_flight) >= 2 * self.jobs:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for f in done:
+                            record(f.result())
+                for f in list(in_flight):
+                    in_flight.discard(f)
+                    record(f.result())
+            except KeyboardInterrupt:
+                # Keep what is running (workers ignore SIGINT and finish their unit), drop the
+                # rest.
+                for f in in_flight:
+                    f.cancel()
+                for f in in_flight:
+                    if not f.cancelled():
+                        try:
+                            record(f.result())
+                        except Exception:
+                            pass
+                raise
+
+
+def _init_worker() -> None:
+    # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent()
+
+
+def _init_worker() -> None:
+    # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent()
