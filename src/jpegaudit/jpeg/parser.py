@@ -11,6 +11,7 @@ by their length without being read.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -182,44 +183,41 @@ class _Walker:
             return self.state.freeze(stop.message, stop.truncated)
 
     def dispatch(self, code: int, at: int, pos: int) -> int:
-        """Handle one marker whose code ends just before `pos`. Return where the next marker may
-        start, or -1 once the first SOS has been read."""
-        st = self.state
-        if code in m.SOF_MARKERS or code == m.SOF55:
-            return self.read_sof(code, at, pos)
-        if code == m.DQT:
-            return self.read_dqt(pos)
-        if code == m.DHT:
-            return self.read_dht(pos)
-        if code in m.APP_MARKERS:
-            return self.read_app(code, at, pos)
-        if code == m.SOS:
-            self.read_sos(at, pos)
-            return -1
-        if code == m.DRI:
-            start, end = self.segment(pos, "DRI")
-            if end - start != 2:
-                raise _Stop(f"DRI: length {end - pos} is not 4")
-            self.need(end, "DRI")
-            st.restart_interval = self.u16(start)
-            return end
-        if code == m.COM:
-            start, end = self.segment(pos, "COM")
-            self.need(min(end, start + COMMENT_MAX_CHARS), "COM")
-            if st.comment is None:
-                raw = self.data[start : min(end, start + COMMENT_MAX_CHARS)]
-                st.comment = raw.decode("latin-1").rstrip("\x00")
-            return end
-        if code in (m.DAC, m.DNL, m.DHP, m.EXP):
-            # Arithmetic conditioning, DNL and hierarchical headers: nothing we report reads them.
-            return self.segment(pos, m.marker_name(code))[1]
-        if code in m.RST_MARKERS or code == m.TEM:
-            st.warn(f"{m.marker_name(code)} marker outside entropy-coded data")
-            return pos
-        if code == m.SOI:
-            raise _Stop("duplicate SOI marker")
-        if code == m.EOI:
-            raise _Stop("EOI before any SOS: the file holds no image")
+        """Handle one marker whose code ends just before `pos` (its FF is at `at`). Return
+        where the next marker may start, or -1 once the first SOS has been read."""
+        return MARKER_HANDLERS.get(code, _Walker.unknown_marker)(self, code, at, pos)
+
+    def read_dri(self, code: int, at: int, pos: int) -> int:
+        start, end = self.segment(pos, "DRI")
+        if end - start != 2:
+            raise _Stop(f"DRI: length {end - pos} is not 4")
+        self.need(end, "DRI")
+        self.state.restart_interval = self.u16(start)
+        return end
+
+    def read_com(self, code: int, at: int, pos: int) -> int:
+        start, end = self.segment(pos, "COM")
+        self.need(min(end, start + COMMENT_MAX_CHARS), "COM")
+        if self.state.comment is None:
+            raw = self.data[start : min(end, start + COMMENT_MAX_CHARS)]
+            self.state.comment = raw.decode("latin-1").rstrip("\x00")
+        return end
+
+    def skip_segment(self, code: int, at: int, pos: int) -> int:
+        # Arithmetic conditioning, DNL and hierarchical headers: nothing we report reads them.
+        return self.segment(pos, m.marker_name(code))[1]
+
+    def stray_marker(self, code: int, at: int, pos: int) -> int:
+        self.state.warn(f"{m.marker_name(code)} marker outside entropy-coded data")
+        return pos
+
+    def duplicate_soi(self, code: int, at: int, pos: int) -> int:
+        raise _Stop("duplicate SOI marker")
+
+    def early_eoi(self, code: int, at: int, pos: int) -> int:
+        raise _Stop("EOI before any SOS: the file holds no image")
+
+    def unknown_marker(self, code: int, at: int, pos: int) -> int:
         raise _Stop(f"unknown marker 0x{code:02x} at byte {at}")
 
     def read_sof(self, code: int, at: int, pos: int) -> int:
@@ -265,7 +263,7 @@ class _Walker:
                 raise _Stop(f"{name}: component {c.id} uses table {c.tq} (only 0..3 exist)")
         return end
 
-    def read_dqt(self, pos: int) -> int:
+    def read_dqt(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "DQT")
         self.need(end, "DQT")
         tables, warnings, error = _decode_dqt(self.data[start:end])
@@ -278,7 +276,7 @@ class _Walker:
             raise _Stop(error)
         return end
 
-    def read_dht(self, pos: int) -> int:
+    def read_dht(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "DHT")
         self.need(end, "DHT")
         tables, error = _decode_dht(self.data[start:end])
@@ -293,42 +291,60 @@ class _Walker:
         peek_end = min(end, start + APP_PEEK_BYTES)
         self.need(peek_end, name)
         peek = self.data[start:peek_end]
-        ident = _identifier(peek)
         st = self.state
         st.app_segment_count += 1
         if len(st.app_segments) < MAX_RECORDED_APP_SEGMENTS:
-            st.app_segments.append(AppSegment(code, offset=at, length=end - pos, ident=ident))
-        if code == 0xE0 and peek.startswith(b"JFIF\x00") and len(peek) >= 14:
-            if st.jfif is None:
-                st.jfif = Jfif(
-                    version=f"{peek[5]}.{peek[6]:02d}",
-                    density_unit=peek[7],
-                    x_density=(peek[8] << 8) | peek[9],
-                    y_density=(peek[10] << 8) | peek[11],
-                )
-        elif code == 0xE1 and peek.startswith(b"Exif\x00"):
-            if st.exif is None:
-                self.need(end, name)
-                st.exif = parse_exif(self.data[start + 6 : end])
-        elif code == 0xE1 and peek.startswith(b"http://ns.adobe.com/x"):
-            st.xmp = True
-        elif code == 0xE2 and peek.startswith(b"ICC_PROFILE\x00") and len(peek) >= 14:
-            header = peek[14:]
-            colorspace = None
-            if peek[12] == 1 and len(header) >= 20:
-                colorspace = header[16:20].decode("latin-1").strip() or None
-            st.icc_chunks.append(
-                IccChunk(seq=peek[12], count=peek[13], size=end - start - 14, colorspace=colorspace)
+            st.app_segments.append(
+                AppSegment(code, offset=at, length=end - pos, ident=_identifier(peek))
             )
-        elif code == 0xE2 and peek.startswith(b"MPF\x00"):
-            st.mpf = True
-        elif code == 0xED and peek.startswith(b"Photoshop 3.0\x00"):
-            st.photoshop = True
-        elif code == 0xEE and peek.startswith(b"Adobe") and len(peek) >= 12:
-            # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
-            if st.adobe is None:
-                st.adobe = Adobe(version=(peek[5] << 8) | peek[6], transform=peek[11])
+        for prefix, read in APP_HANDLERS.get(code, ()):
+            if peek.startswith(prefix):
+                read(self, peek, start, end)
+                break
         return end
+
+    def read_jfif(self, peek: bytes, start: int, end: int) -> None:
+        if len(peek) >= 14 and self.state.jfif is None:
+            self.state.jfif = Jfif(
+                version=f"{peek[5]}.{peek[6]:02d}",
+                density_unit=peek[7],
+                x_density=(peek[8] << 8) | peek[9],
+                y_density=(peek[10] << 8) | peek[11],
+            )
+
+    def read_exif(self, peek: bytes, start: int, end: int) -> None:
+        if self.state.exif is None:
+            self.need(end, "APP1")
+            self.state.exif = parse_exif(self.data[start + 6 : end])
+
+    def mark_xmp(self, peek: bytes, start: int, end: int) -> None:
+        self.state.xmp = True
+
+    def read_icc(self, peek: bytes, start: int, end: int) -> None:
+        if len(peek) < 14:
+            return
+        header = peek[14:]
+        colorspace = None
+        if peek[12] == 1 and len(header) >= 20:
+            colorspace = header[16:20].decode("latin-1").strip() or None
+        self.state.icc_chunks.append(
+            IccChunk(seq=peek[12], count=peek[13], size=end - start - 14, colorspace=colorspace)
+        )
+
+    def mark_mpf(self, peek: bytes, start: int, end: int) -> None:
+        self.state.mpf = True
+
+    def mark_photoshop(self, peek: bytes, start: int, end: int) -> None:
+        self.state.photoshop = True
+
+    def read_adobe(self, peek: bytes, start: int, end: int) -> None:
+        # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
+        if len(peek) >= 12 and self.state.adobe is None:
+            self.state.adobe = Adobe(version=(peek[5] << 8) | peek[6], transform=peek[11])
+
+    def read_sos_marker(self, code: int, at: int, pos: int) -> int:
+        self.read_sos(at, pos)
+        return -1
 
     def read_sos(self, at: int, pos: int) -> None:
         start, end = self.segment(pos, "SOS")
@@ -343,6 +359,35 @@ class _Walker:
         if end - start != 4 + 2 * count or count == 0:
             raise _Stop(f"SOS: length {end - pos} does not fit {count} components")
         st.sos_components = tuple(self.data[start + 1 + 2 * k] for k in range(count))
+
+
+# Marker code -> handler (the walker's method, called with the code, the offset of its FF and
+# the offset just after it); a code not listed is an unknown marker, which stops the read.
+MarkerHandler = Callable[[_Walker, int, int, int], int]
+MARKER_HANDLERS: dict[int, MarkerHandler] = {
+    **dict.fromkeys(m.SOF_MARKERS | {m.SOF55}, _Walker.read_sof),
+    m.DQT: _Walker.read_dqt,
+    m.DHT: _Walker.read_dht,
+    **dict.fromkeys(m.APP_MARKERS, _Walker.read_app),
+    m.SOS: _Walker.read_sos_marker,
+    m.DRI: _Walker.read_dri,
+    m.COM: _Walker.read_com,
+    **dict.fromkeys((m.DAC, m.DNL, m.DHP, m.EXP), _Walker.skip_segment),
+    **dict.fromkeys(m.RST_MARKERS | {m.TEM}, _Walker.stray_marker),
+    m.SOI: _Walker.duplicate_soi,
+    m.EOI: _Walker.early_eoi,
+}
+
+# APPn segments by marker, then by the bytes their payload starts with: the first prefix that
+# matches is read (peek = the payload's first APP_PEEK_BYTES bytes, start/end its bounds).
+AppHandler = Callable[[_Walker, bytes, int, int], None]
+APP_HANDLERS: dict[int, tuple[tuple[bytes, AppHandler], ...]] = {
+    0xE0: ((b"JFIF\x00", _Walker.read_jfif),),
+    0xE1: ((b"Exif\x00", _Walker.read_exif), (b"http://ns.adobe.com/x", _Walker.mark_xmp)),
+    0xE2: ((b"ICC_PROFILE\x00", _Walker.read_icc), (b"MPF\x00", _Walker.mark_mpf)),
+    0xED: ((b"Photoshop 3.0\x00", _Walker.mark_photoshop),),
+    0xEE: ((b"Adobe", _Walker.read_adobe),),
+}
 
 
 # Datasets repeat the same few DQT and DHT segments millions of times: decode each payload once.

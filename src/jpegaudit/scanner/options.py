@@ -55,9 +55,10 @@ class ScanOptions:
     remote: RemoteOptions = DEFAULT_REMOTE
 
     def __post_init__(self) -> None:
-        lists = self.from_list
-        if isinstance(lists, (str, os.PathLike)):
+        lists: object = self.from_list
+        if isinstance(lists, (str, os.PathLike)):  # one list file given as a bare path
             lists = (lists,)
+        assert isinstance(lists, Sequence)
         object.__setattr__(self, "from_list", tuple(os.fspath(p) for p in lists))
         object.__setattr__(self, "storage_options", dict(self.storage_options or {}))
         if self.engine not in ENGINES:
