@@ -26,6 +26,12 @@ EXTENSION_FORMATS = {
 
 SNIFF_BYTES = 64  # sniff_format needs no more than this
 
+# Every value sniff_format returns (the store's `format` column).
+FORMATS = (
+    "jpeg", "png", "gif", "webp", "bmp", "tiff", "jpeg2000", "jpegxl", "heif", "avif", "pdf",
+    "html", "text", "empty", "unknown",
+)  # fmt: skip
+
 
 def sniff_format(head: bytes) -> str:
     """Name the format of a file from its first bytes (at least SNIFF_BYTES when the file has

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from jpegaudit.analysis.stats import column, numeric, split_order
+from jpegaudit.analysis.stats import KNOWN_SUBSAMPLING, column, numeric, split_order
 
 __all__ = [
     "DEFAULT_CAP",
@@ -52,17 +52,10 @@ __all__ = [
 
 DEFAULT_KEEP_500 = 0.10
 DEFAULT_CAP = 20_000
-SUBSAMPLING_CODES = {
-    "4:4:4": 0,
-    "4:2:2": 1,
-    "4:2:0": 2,
-    "4:4:0": 3,
-    "4:1:1": 4,
-    "4:1:0": 5,
-    "4:4:1": 6,
-    "gray": 7,
-}
-OTHER_SUBSAMPLING_CODE = 8
+# The study's "subsampling type" coordinate: one code per named scheme, in KNOWN_SUBSAMPLING's
+# order (4:4:4 = 0 ... 4:4:1 = 6, gray = 7), and one for every raw factor string.
+SUBSAMPLING_CODES = {name: code for code, name in enumerate(KNOWN_SUBSAMPLING)}
+OTHER_SUBSAMPLING_CODE = len(SUBSAMPLING_CODES)
 _UMAP_NEIGHBORS = 15
 FEATURES = ("subsampling_code", "width", "height", "quality_luma")
 

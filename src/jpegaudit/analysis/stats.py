@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from jpegaudit.audit.encoder import ENCODER_FAMILIES
+from jpegaudit.jpeg.describe import COLOR_MODELS, PROCESSES, SUBSAMPLING_SCHEMES
+
 __all__ = [
     "COLOR_ORDER",
     "KNOWN_SUBSAMPLING",
@@ -38,19 +41,9 @@ __all__ = [
 ]
 
 NO_FRAME = "no frame"  # the row has no SOF: not a JPEG, unreadable, or a broken header
-COLOR_ORDER = ("gray", "ycbcr", "rgb", "cmyk", "ycck", "unknown", NO_FRAME)
-KNOWN_SUBSAMPLING = ("4:4:4", "4:2:2", "4:2:0", "4:4:0", "4:1:1", "4:1:0", "4:4:1", "gray")
-PROCESS_ORDER = (
-    "baseline",
-    "extended",
-    "progressive",
-    "lossless",
-    "differential-sequential",
-    "differential-progressive",
-    "differential-lossless",
-    "jpeg-ls",
-    NO_FRAME,
-)
+COLOR_ORDER = (*COLOR_MODELS, NO_FRAME)
+KNOWN_SUBSAMPLING = (*SUBSAMPLING_SCHEMES.values(), "gray")
+PROCESS_ORDER = (*PROCESSES, NO_FRAME)
 _SPLIT_PREFERENCE = ("train", "val", "validation", "test")
 
 
@@ -267,7 +260,7 @@ def encoder_families(df: pd.DataFrame, splits: Sequence[str]) -> dict[str, dict[
     """Encoder family (`encoder` column) per split over JPEGs."""
     return _ordered(
         counts_by_split(df, column(df, "encoder"), splits),
-        ["ijg", "ijg-16bit", "photoshop", "camera", "unknown"],
+        list(ENCODER_FAMILIES),
     )
 
 

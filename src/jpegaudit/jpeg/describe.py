@@ -16,6 +16,12 @@ SUBSAMPLING_SCHEMES = {
     (4, 2): "4:1:0",
     (1, 4): "4:4:1",
 }
+# Named values of the `subsampling` column (anything else is a raw factor string "2x1,1x1,...").
+SUBSAMPLING_NAMES = ("gray", *SUBSAMPLING_SCHEMES.values())
+# Every value color_model returns (the `color` column).
+COLOR_MODELS = ("gray", "ycbcr", "rgb", "cmyk", "ycck", "unknown")
+# Every value process returns (the `process` column), in SOF order.
+PROCESSES = tuple(dict.fromkeys(m.PROCESS_BY_SOF.values()))
 
 
 def sampling_factors(frame: Frame) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from jpegaudit import sniff
+from jpegaudit.jpeg import describe
 from jpegaudit.policy.errors import CheckError, PolicyError
 from jpegaudit.policy.keys import Key, check_table_keys
 from jpegaudit.policy.report import DriftMeasurement, Example, RuleOutcome
@@ -19,19 +21,13 @@ from jpegaudit.policy.report import DriftMeasurement, Example, RuleOutcome
 if TYPE_CHECKING:
     import pandas as pd
 
-# Vocabularies of the store's columns (docs/store-schema.md), so that a typo in a policy is an
-# error instead of a value that never matches.
-FORMATS = (
-    "jpeg", "png", "gif", "webp", "bmp", "tiff", "jpeg2000", "jpegxl", "heif", "avif", "pdf",
-    "html", "text", "empty", "unknown",
-)  # fmt: skip
-COLORS = ("gray", "ycbcr", "rgb", "cmyk", "ycck", "unknown")
-SUBSAMPLINGS = ("gray", "4:4:4", "4:2:2", "4:2:0", "4:4:0", "4:1:1", "4:1:0", "4:4:1")
+# Vocabularies of the store's columns (docs/store-schema.md), from the modules that produce
+# them, so that a typo in a policy is an error instead of a value that never matches.
+FORMATS = sniff.FORMATS
+COLORS = describe.COLOR_MODELS
+SUBSAMPLINGS = describe.SUBSAMPLING_NAMES
 RAW_FACTORS = re.compile(r"[1-4]x[1-4](,[1-4]x[1-4])+")
-PROCESSES = (
-    "baseline", "extended", "progressive", "lossless", "differential-sequential",
-    "differential-progressive", "differential-lossless", "jpeg-ls",
-)  # fmt: skip
+PROCESSES = describe.PROCESSES
 SEVERITIES = ("error", "warning")
 
 
