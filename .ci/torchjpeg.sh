@@ -37,7 +37,7 @@ step "installed jpegaudit into it"
 
 export JPEGAUDIT_REQUIRE_TORCHJPEG=1
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-  tests/test_deep_*.py tests/test_double_compression_*.py
+  tests/deep/
 step "deep tests passed"
 
 if [ -d ../shared/corpora ]; then

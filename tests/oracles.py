@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-CORPORA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPORA_DIR = REPO_ROOT.parent / "shared" / "corpora"
 REQUIRE_ORACLES_ENV = "JPEGAUDIT_REQUIRE_ORACLES"
 TOOL_TIMEOUT_S = 120
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from oracles import REPO_ROOT
 
 from jpegaudit.policy import (
     FORMATTERS,
@@ -26,7 +26,7 @@ from jpegaudit.policy.keys import Key
 from jpegaudit.policy.reference import reference_markdown
 from jpegaudit.policy.rules import Tolerance, glob_to_regex
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO_ROOT / "docs"
 
 _DTYPES = {
     "width": "Int32",

@@ -10,19 +10,19 @@ from __future__ import annotations
 import struct
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 
 import jpegbuild as jb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracles import CORPORA_DIR
 
 from jpegaudit.audit import ReadLimits, audit_bytes, new_row
 from jpegaudit.jpeg import JpegHeader, NeedMoreData, parse_jpeg
 from jpegaudit.schema import COLUMN_NAMES
 from jpegaudit.sniff import SNIFF_BYTES, sniff_format
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = CORPORA_DIR
 KNOWN_FORMATS = {
     "jpeg", "png", "gif", "webp", "bmp", "tiff", "jpeg2000", "jpegxl", "heif", "avif", "pdf",
     "html", "text", "empty", "unknown",

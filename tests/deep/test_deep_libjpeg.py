@@ -3,8 +3,6 @@ what it refuses, libjpeg's warnings, and agreement with torchjpeg's libjpeg wher
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from deep_support import (
@@ -14,6 +12,7 @@ from deep_support import (
     pillow_jpeg,
     requires_libjpeg_turbo,
 )
+from oracles import CORPORA_DIR
 from PIL import Image
 
 from jpegaudit.deep import libjpeg_reader
@@ -21,7 +20,7 @@ from jpegaudit.deep.backend import deep_columns
 from jpegaudit.deep.coefficients import CoefficientReadError
 
 pytestmark = requires_libjpeg_turbo
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = CORPORA_DIR
 
 
 def write(tmp_path, data: bytes, name: str = "x.jpg"):

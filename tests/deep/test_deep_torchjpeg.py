@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from deep_support import cjpeg, natural_image, pillow_jpeg, requires_torchjpeg
+from oracles import REPO_ROOT
 
 from jpegaudit.api import audit_file
 from jpegaudit.deep.sizes import component_sizes_from_factors
@@ -163,7 +164,6 @@ def test_cb_and_cr_with_different_factors_are_not_given_to_torchjpeg(tmp_path):
 def test_crosscheck_script_on_generated_files(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     from PIL import Image
 
@@ -182,7 +182,7 @@ def test_crosscheck_script_on_generated_files(tmp_path):
     write(tmp_path, whole[: len(whole) // 2], "cut.jpg")
     image.save(tmp_path / "png.jpg", "PNG")
     Image.new("L", (3, 2)).save(tmp_path / "tiny.jpg", quality=90)
-    script = Path(__file__).resolve().parents[1] / "scripts" / "crosscheck_torchjpeg.py"
+    script = REPO_ROOT / "scripts" / "crosscheck_torchjpeg.py"
     done = subprocess.run(
         [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import struct
 from io import BytesIO
-from pathlib import Path
 
 import jpegbuild as jb
 import pytest
+from oracles import CORPORA_DIR
 from PIL import Image
 
 from jpegaudit.audit import audit_bytes, new_row
@@ -17,7 +17,7 @@ from jpegaudit.jpeg.exif import MAX_IFD_ENTRIES, parse_exif
 
 ORIENTATION, MAKE, MODEL, SOFTWARE = 0x0112, 0x010F, 0x0110, 0x0131
 SHORT, LONG, ASCII, UNDEFINED = 3, 4, 2, 7
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = CORPORA_DIR
 
 
 def orientation_entry(order: str, value: int) -> tuple[int, int, int, bytes]:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import io
 import struct
-from pathlib import Path
 
 import pytest
+from oracles import CORPORA_DIR
 from PIL import Image
 
 from jpegaudit import audit
 from jpegaudit.audit import audit_bytes, new_row
 from jpegaudit.audit.cache import DEFAULT_CACHE
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+CORPORA = CORPORA_DIR
 
 
 def exif_block(orientation: int, make: bytes) -> bytes:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import struct
 from io import BytesIO
-from pathlib import Path
 
 import jpegbuild as jb
 import pytest
+from oracles import CORPORA_DIR
 from PIL import Image, features
 
 from jpegaudit.audit import audit_bytes, new_row
 from jpegaudit.sniff import SNIFF_BYTES, extension_of, is_ext_mismatch, sniff_format
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = CORPORA_DIR
 KNOWN_FORMATS = {
     "jpeg", "png", "gif", "webp", "bmp", "tiff", "jpeg2000", "jpegxl", "heif", "avif", "pdf",
     "html", "text", "empty", "unknown",

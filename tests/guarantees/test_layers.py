@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from oracles import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 LINT = shutil.which("lint-imports")
 
 pytestmark = pytest.mark.skipif(LINT is None, reason="import-linter is not installed")

@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
+from oracles import REPO_ROOT
 from PIL import Image
 
 from jpegaudit.api import read_store
 from jpegaudit.cli import main
 from jpegaudit.schema import COLUMNS
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO_ROOT / "docs"
 
 
 def write_jpeg(path: Path, quality: int = 80) -> None:
