@@ -791,7 +791,7 @@ def run_stages(args) -> dict:
 
     def audit_all() -> list[dict]:
         context = UnitContext(options, now, FetchStats())
-        return FileBatch(tuple(items)).rows(context).rows
+        return FileBatch.of(items).rows(context).rows
 
     stages: dict[str, float] = {}
     stages["I/O floor: open, fstat, pread head and tail, close"] = per_file(
@@ -799,7 +799,7 @@ def run_stages(args) -> dict:
     )
     stages["Pillow peer (for comparison)"] = per_file(lambda: pillow_scan_chunk(paths))
     stages["main: walk + plan"] = per_file(walk_and_plan)
-    batches = [FileBatch(tuple(items[i : i + CHUNK])) for i in range(0, n, CHUNK)]
+    batches = [FileBatch.of(items[i : i + CHUNK]) for i in range(0, n, CHUNK)]
     works = [Work(b, workdir, False, options) for b in batches]
     stages["main -> worker: pickle + unpickle the batch"] = per_file(
         lambda: [pickle.loads(pickle.dumps(w)) for w in works]

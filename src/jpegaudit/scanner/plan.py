@@ -40,7 +40,7 @@ from jpegaudit.store.index import IndexEntry, StoreIndex
 class PlannedEntry(NamedTuple):
     """A file or object to read, batched with others of its `bucket`."""
 
-    bucket: tuple[str, ...]  # ("local",) or ("object", protocol)
+    bucket: tuple[str, ...]  # ("local", root, split) or ("object", protocol)
     item: LocalItem | ObjectItem
     replaces: bool  # the store has a row for it: its batch is written pending
     fs: FsSpec | None  # the filesystem of an object, None for a local file
@@ -130,7 +130,7 @@ class Planner:
                 return
         previous = self.index.entries.get(entry.path)
         if previous is None:
-            yield PlannedEntry(("local",), LocalItem(entry, root, split), False, None)
+            yield PlannedEntry(("local", root, split), LocalItem(entry, root, split), False, None)
             return
         self.seen_known.add(entry.path)
         if (
@@ -140,7 +140,7 @@ class Planner:
         ):
             self.unchanged += 1
             return
-        yield PlannedEntry(("local",), LocalItem(entry, root, split), True, None)
+        yield PlannedEntry(("local", root, split), LocalItem(entry, root, split), True, None)
 
     def _url(self, root: Root) -> Iterator[Planned]:
         try:
@@ -265,7 +265,7 @@ def batched_works(
 
     def batch(key: tuple, items: list) -> FileBatch | ObjectBatch:
         if key[0][0] == "local":
-            return FileBatch(tuple(items))
+            return FileBatch.of(items)
         return ObjectBatch(specs[key], tuple(items))
 
     for p in planned:
