@@ -79,12 +79,25 @@ def _exact_index(kind: str) -> dict[tuple[int, ...], tuple[int, ...]]:
     return {table: tuple(qs) for table, qs in index.items()}
 
 
+@lru_cache(maxsize=1)
+def _log2_of_entries() -> np.ndarray:
+    """log2(v) for every possible table entry (0..65535; 0 is read as 1), by math.log2, which
+    is the C library's log2: the compiled core computes the same values with the same function,
+    so both cores agree to the last bit (numpy's own log2 need not)."""
+    return np.array([math.log2(max(v, 1)) for v in range(65536)], dtype=np.float64)
+
+
 @lru_cache(maxsize=4)
-def _log_tables(kind: str) -> np.ndarray:
+def _reference_tables(kind: str) -> np.ndarray:
     # Rows: the 16-bit variant for q 1..100, then the baseline variant (clamped at 255).
     rows = [ijg_table(q, kind, False) for q in QUALITIES]
     rows += [ijg_table(q, kind, True) for q in QUALITIES]
-    return np.log2(np.array(rows, dtype=np.float64))
+    return np.array(rows, dtype=np.int64)
+
+
+@lru_cache(maxsize=4)
+def _log_tables(kind: str) -> np.ndarray:
+    return _log2_of_entries()[_reference_tables(kind)]
 
 
 @lru_cache(maxsize=4096)
@@ -100,12 +113,14 @@ def match_table(values: tuple[int, ...], kind: str) -> TableQuality:
             sq_log_error=0.0,
             close_entries=64,
         )
-    observed = np.log2(np.maximum(np.array(values, dtype=np.float64), 1.0))
-    errors = ((_log_tables(kind) - observed) ** 2).sum(axis=1)
+    actual = np.array(values, dtype=np.int64)
+    observed = _log2_of_entries()[actual]
+    # Squared log errors summed entry by entry in table order (cumsum is sequential, unlike
+    # sum's pairwise blocks), so that the compiled core's plain loop gives the same bits.
+    errors = np.cumsum((_log_tables(kind) - observed) ** 2, axis=1)[:, -1]
     best = int(np.argmin(errors))
     quality = QUALITIES[best % 100]
-    reference = np.array(ijg_table(quality, kind, force_baseline=best >= 100))
-    actual = np.array(values)
+    reference = _reference_tables(kind)[best]
     tolerance = np.maximum(1, np.round(CLOSE_RELATIVE * reference))
     return TableQuality(
         quality=quality,
