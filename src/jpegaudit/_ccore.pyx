@@ -1,4 +1,2218 @@
-# cython: language_level=3
-"""The compiled scan core (placeholder while it is written)."""
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""The compiled scan core: the pure-Python core's header walk, EXIF reader, names, quality
+estimate, columns and read strategy for local files, in C.
+
+It mirrors the Python core section by section and name by name (each section below names the
+module it follows, and `MIRRORS` records the exact text of those modules, so that a change to
+one shows where the other must change: tests/audit/test_compiled_core.py fails until MIRRORS is
+brought up to date). Its scope is the clean path: a regular file whose header the reference
+core parses with no error and no warning. For anything else (a file that is not a JPEG, any
+warning or error, a special file, a read that comes back short, a file that changed under the
+reads) it hands the entry to the reference core (`fallback`), so every error text and every
+rare rule has one source, and the rows of both cores are equal by construction there. On the
+clean path the rows are equal because the code below computes the same values in the same
+order (tests/audit/test_compiled_core.py, scripts/fuzz_parser.py --differential).
+
+Every read of the header bytes is bounds-checked against the bytes read; nothing a file says
+is trusted as a length or an offset before it is checked.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+    bytes PyUnicode_EncodeFSDefault(object o)
+from libc.math cimport log2, nearbyint, sqrt
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memset
+from posix.fcntl cimport O_NONBLOCK, O_RDONLY
+from posix.fcntl cimport open as c_open
+from posix.stat cimport S_ISREG, fstat, struct_stat
+from posix.unistd cimport close, pread
+
+import os
 
 CORE = "compiled"
+
+# The Python core's modules this file mirrors, and the SHA-256 of the text it was last checked
+# against (tests/audit/test_compiled_core.py recomputes them).
+MIRRORS = {
+    "jpeg/parser.py": "2854b75828c5b6a4cb717cb87bb8c074eab001f74cee28cbc4eb56744736896e",
+    "jpeg/exif.py": "39f2e60849915f31ce1a555cbd7b31ddf1f87dc309058f453fb68b7dc71716ff",
+    "jpeg/describe.py": "4489230f438c9fc8b208196752092e26b8bee170a0391daa0fc6c3dffbc42489",
+    "jpeg/markers.py": "9a065c54b29d0e5d58690f5aa50f133683c39a4129f697e4fab05a0fbb01b12a",
+    "quality.py": "64c7c6d88ab8291f628d3fe0e4de462adea271d0ed444f8959224be9dfd4e4b2",
+    "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
+    "audit/read.py": "7d0fe46a69d82bf7d5d7247d221b06f09a38257184690180cc5befc00dcd0acd",
+    "audit/columns.py": "40d0f5ad493df8a5a98ddc7f7a0cc043cc3c32ca7a6c3f294a4ef4e995234f00",
+    "audit/encoder.py": "e9fe8fd90de7a6c81cde8031c71e359499d623f17bd5e1214c9e97fe7d2966de",
+    "audit/limits.py": "606749d90dd44255a9e45296aa54917ac2dc112b13671ce842ab16259ff5f849",
+    "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
+}
+
+ctypedef unsigned char uchar
+
+cdef extern from "<fcntl.h>":
+    const int O_CLOEXEC
+    const int O_NOFOLLOW
+
+# Outcomes of the walk and of a file's audit.
+cdef enum:
+    CLEAN = 0
+    NEED_MORE = 1
+    FALLBACK = 2
+
+# ---------------------------------------------------------------------------------------------
+# Growable byte buffers
+# ---------------------------------------------------------------------------------------------
+cdef struct Buf:
+    char* data
+    Py_ssize_t len
+    Py_ssize_t cap
+
+cdef int buf_reserve(Buf* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t want = b.len + extra
+    cdef Py_ssize_t cap
+    cdef char* grown
+    if want <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 256
+    while cap < want:
+        cap *= 2
+    grown = <char*>realloc(b.data, cap)
+    if grown == NULL:
+        raise MemoryError()
+    b.data = grown
+    b.cap = cap
+    return 0
+
+cdef inline int buf_put(Buf* b, const char* src, Py_ssize_t n) except -1:
+    buf_reserve(b, n)
+    memcpy(b.data + b.len, src, n)
+    b.len += n
+    return 0
+
+cdef inline int buf_byte(Buf* b, char c) except -1:
+    if b.len + 1 > b.cap:
+        buf_reserve(b, 1)
+    b.data[b.len] = c
+    b.len += 1
+    return 0
+
+cdef int buf_uint(Buf* b, uint64_t v) except -1:
+    """Decimal digits of v, as str(v)."""
+    cdef char tmp[24]
+    cdef int n = 0
+    if v == 0:
+        return buf_byte(b, b'0')
+    while v:
+        tmp[n] = <char>(48 + v % 10)
+        v //= 10
+        n += 1
+    buf_reserve(b, n)
+    while n:
+        n -= 1
+        b.data[b.len] = tmp[n]
+        b.len += 1
+    return 0
+
+cdef inline void buf_free(Buf* b):
+    free(b.data)
+    b.data = NULL
+    b.len = b.cap = 0
+
+cdef int buf_latin1_as_utf8(Buf* b, const uchar* s, Py_ssize_t n) except -1:
+    """bytes.decode("latin-1") as UTF-8."""
+    cdef Py_ssize_t i
+    buf_reserve(b, 2 * n)
+    for i in range(n):
+        if s[i] < 0x80:
+            b.data[b.len] = <char>s[i]
+            b.len += 1
+        else:
+            b.data[b.len] = <char>(0xC0 | (s[i] >> 6))
+            b.data[b.len + 1] = <char>(0x80 | (s[i] & 0x3F))
+            b.len += 2
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors sniff.py: extension_of, is_ext_mismatch (content already known to be JPEG)
+# ---------------------------------------------------------------------------------------------
+# Extensions that name another format than JPEG (sniff.EXTENSION_FORMATS), set by configure().
+cdef set _NOT_JPEG_EXTENSIONS = set()
+
+cdef inline bint is_ascii_upper(uchar c):
+    return 65 <= c <= 90
+
+DEF EXT_MAX = 64
+
+cdef bint is_ext_mismatch(const char* ext, Py_ssize_t n):
+    """is_ext_mismatch(ext, "jpeg"): the extension names another known format."""
+    return n > 0 and ext[:n] in _NOT_JPEG_EXTENSIONS
+
+cdef object extension_of(str path, char* out, Py_ssize_t* out_len):
+    """The lower-cased extension of `path` (sniff.extension_of) into `out` (at most EXT_MAX
+    bytes of ASCII); returns None when it fits, else the Python core's answer as a str (for
+    a non-ASCII or long extension)."""
+    cdef Py_ssize_t n
+    cdef const char* s = PyUnicode_AsUTF8AndSize(path, &n)
+    cdef Py_ssize_t name_start = 0, dot = -1, i
+    cdef uchar c
+    for i in range(n):
+        c = <uchar>s[i]
+        if c == 47 or c == 92:  # "/" or "\\"
+            name_start = i + 1
+    for i in range(name_start, n):
+        if s[i] == 46:  # "."
+            dot = i
+    if dot < 0 or dot == name_start:  # no dot, or no stem before it
+        out_len[0] = 0
+        return None
+    if n - dot - 1 > EXT_MAX:
+        from jpegaudit.sniff import extension_of as py_extension_of
+        return py_extension_of(path)
+    for i in range(dot + 1, n):
+        c = <uchar>s[i]
+        if c >= 0x80:  # str.lower() of non-ASCII: the reference decides
+            from jpegaudit.sniff import extension_of as py_extension_of
+            return py_extension_of(path)
+        out[i - dot - 1] = <char>(c + 32 if is_ascii_upper(c) else c)
+    out_len[0] = n - dot - 1
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors jpeg/markers.py
+# ---------------------------------------------------------------------------------------------
+cdef enum:
+    SOI = 0xD8
+    EOI = 0xD9
+    SOS = 0xDA
+    DQT = 0xDB
+    DNL = 0xDC
+    DRI = 0xDD
+    DHP = 0xDE
+    EXP = 0xDF
+    DHT = 0xC4
+    JPG = 0xC8
+    DAC = 0xCC
+    COM = 0xFE
+    SOF55 = 0xF7
+
+cdef uint8_t ZIGZAG[64]
+cdef uint8_t NATURAL_TO_ZIGZAG[64]
+_zigzag = (
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34,
+    27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+)
+# The Annex K.3 Huffman tables as DHT payloads after Tc/Th (markers.STANDARD_HUFFMAN).
+cdef bytes _STANDARD_HUFFMAN_BLOB = b""
+cdef Py_ssize_t _STANDARD_HUFFMAN_LEN[4]
+cdef const uchar* _STANDARD_HUFFMAN_AT[4]
+
+cdef inline bint is_sof(int code):
+    return 0xC0 <= code <= 0xCF and code != DHT and code != JPG and code != DAC
+
+cdef inline bint is_lossless(int sof):
+    return sof == 0xC3 or sof == 0xC7 or sof == 0xCB or sof == 0xCF or sof == SOF55
+
+cdef const char* process(int sof):
+    """markers.PROCESS_BY_SOF"""
+    if sof == 0xC0:
+        return "baseline"
+    if sof == 0xC1 or sof == 0xC9:
+        return "extended"
+    if sof == 0xC2 or sof == 0xCA:
+        return "progressive"
+    if sof == 0xC3 or sof == 0xCB:
+        return "lossless"
+    if sof == 0xC5 or sof == 0xCD:
+        return "differential-sequential"
+    if sof == 0xC6 or sof == 0xCE:
+        return "differential-progressive"
+    if sof == 0xC7 or sof == 0xCF:
+        return "differential-lossless"
+    if sof == SOF55:
+        return "jpeg-ls"
+    return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors jpeg/header.py (the fields the columns use)
+# ---------------------------------------------------------------------------------------------
+DEF MAX_COMPONENTS = 255
+DEF MAX_RECORDED_APP_SEGMENTS = 64
+DEF APP_PEEK_BYTES = 160
+DEF COMMENT_MAX_CHARS = 200
+DEF MAX_SEGMENTS = 262144
+DEF IDENT_MAX = 40
+DEF MAX_IFD_ENTRIES = 512
+DEF STRING_MAX_CHARS = 100
+
+cdef struct Component:
+    int id
+    int h
+    int v
+    int tq
+
+cdef struct QuantTable:
+    bint defined
+    int bits
+    uint16_t values[64]
+
+cdef struct AppSegment:
+    int marker
+    Py_ssize_t ident_at  # offset of the identifier in the header bytes
+    int ident_len
+
+cdef struct Exif:
+    bint present
+    int orientation  # 0: none
+    Py_ssize_t make_at, model_at, software_at  # raw value offsets in the header bytes, -1: none
+    Py_ssize_t make_len, model_len, software_len
+
+cdef struct Header:
+    # frame
+    bint has_frame
+    int sof
+    int precision
+    int height
+    int width
+    int ncomp
+    Component comps[MAX_COMPONENTS]
+    QuantTable qtables[4]
+    int huffman_tables
+    bint huffman_all_standard
+    int restart_interval
+    # JFIF
+    bint jfif
+    int jfif_major, jfif_minor, density_unit, x_density, y_density
+    # Adobe APP14
+    bint adobe
+    int adobe_transform
+    Exif exif
+    bint xmp
+    int icc_chunks
+    int64_t icc_bytes
+    bint icc_colorspace_known  # a chunk with seq 1 was seen (first one decides)
+    Py_ssize_t icc_colorspace_at  # -1: that chunk had no colorspace
+    bint mpf
+    bint photoshop
+    bint has_comment
+    Py_ssize_t comment_at
+    Py_ssize_t comment_len
+    int app_count
+    int app_recorded
+    AppSegment apps[MAX_RECORDED_APP_SEGMENTS]
+    Py_ssize_t sos_offset
+    Py_ssize_t need_upto
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors jpeg/exif.py: parse_exif (the clean path; any warning is a FALLBACK)
+# ---------------------------------------------------------------------------------------------
+cdef inline uint32_t uint(const uchar* t, Py_ssize_t pos, int size, bint little):
+    cdef uint32_t v = 0
+    cdef int k
+    if little:
+        for k in range(size - 1, -1, -1):
+            v = (v << 8) | t[pos + k]
+    else:
+        for k in range(size):
+            v = (v << 8) | t[pos + k]
+    return v
+
+cdef inline int type_size(uint32_t typ):
+    """exif._TYPE_SIZES"""
+    if typ == 1 or typ == 2 or typ == 6 or typ == 7:
+        return 1
+    if typ == 3 or typ == 8:
+        return 2
+    if typ == 4 or typ == 9:
+        return 4
+    return 0
+
+cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, Exif* e):
+    """The TIFF structure after `Exif\\0\\0` at data[tiff_at:tiff_end]: IFD0's orientation,
+    make, model and software. CLEAN, or FALLBACK where the reference would warn."""
+    cdef const uchar* t = data + tiff_at
+    cdef Py_ssize_t n = tiff_end - tiff_at
+    cdef bint little
+    cdef uint32_t ifd, count, k, tag, typ, cnt, offset
+    cdef Py_ssize_t entry, value_at
+    cdef int64_t size, value
+    e.present = True
+    e.orientation = 0
+    e.make_at = e.model_at = e.software_at = -1
+    if n < 8 or not ((t[0] == 73 and t[1] == 73) or (t[0] == 77 and t[1] == 77)):
+        return FALLBACK  # "Exif: bad TIFF header"
+    little = t[0] == 73
+    ifd = uint(t, 4, 4, little)
+    if <int64_t>ifd + 2 > n:
+        return FALLBACK  # "Exif: IFD0 offset out of range"
+    count = uint(t, ifd, 2, little)
+    if count > MAX_IFD_ENTRIES:
+        return FALLBACK  # "Exif: IFD0 claims ... entries"
+    for k in range(count):
+        entry = ifd + 2 + 12 * k
+        if entry + 12 > n:
+            return FALLBACK  # "Exif: IFD0 runs past the segment"
+        tag = uint(t, entry, 2, little)
+        if tag != 0x0112 and tag != 0x010F and tag != 0x0110 and tag != 0x0131:
+            continue
+        typ = uint(t, entry + 2, 2, little)
+        cnt = uint(t, entry + 4, 4, little)
+        offset = uint(t, entry + 8, 4, little)
+        size = <int64_t>type_size(typ) * cnt
+        value_at = entry + 8 if size <= 4 else offset
+        if size == 0 or value_at + size > n:
+            return FALLBACK  # "Exif: tag ... value out of range"
+        if tag == 0x0112 and (typ == 1 or typ == 3 or typ == 4 or typ == 6 or typ == 8
+                              or typ == 9):
+            value = uint(t, value_at, type_size(typ), little)
+            if typ == 6 and value >= 0x80:
+                value -= 0x100
+            elif typ == 8 and value >= 0x8000:
+                value -= 0x10000
+            elif typ == 9 and value >= 0x80000000:
+                value -= 0x100000000
+            if 1 <= value <= 8:
+                e.orientation = <int>value
+            else:
+                return FALLBACK  # "Exif: orientation ... outside 1..8"
+        elif tag != 0x0112 and (typ == 1 or typ == 2 or typ == 7):
+            if size > 4 * STRING_MAX_CHARS:
+                size = 4 * STRING_MAX_CHARS
+            if tag == 0x010F:
+                e.make_at, e.make_len = tiff_at + value_at, size
+            elif tag == 0x0110:
+                e.model_at, e.model_len = tiff_at + value_at, size
+            else:
+                e.software_at, e.software_len = tiff_at + value_at, size
+    return CLEAN
+
+
+cdef inline bint is_py_space(uchar c):
+    """str.isspace() for a latin-1 or ASCII character."""
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0
+
+cdef object exif_string(const uchar* data, Py_ssize_t at, Py_ssize_t n):
+    """exif.exif_string: the value up to its first NUL, decoded as UTF-8 (errors replaced),
+    stripped, at most STRING_MAX_CHARS characters; None when empty."""
+    cdef Py_ssize_t end = 0, start, stop, i
+    while end < n and data[at + end] != 0:
+        end += 1
+    for i in range(end):
+        if data[at + i] >= 0x80:
+            from jpegaudit.jpeg import exif as py_exif
+            text = py_exif.exif_string(PyBytes_FromStringAndSize(<const char*>data + at, n))
+            return text or None
+    start, stop = 0, end
+    while start < stop and is_py_space(data[at + start]):
+        start += 1
+    while stop > start and is_py_space(data[at + stop - 1]):
+        stop -= 1
+    if stop == start:
+        return None
+    if stop - start > STRING_MAX_CHARS:
+        stop = start + STRING_MAX_CHARS
+    return (<const char*>data + at + start)[: stop - start].decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors jpeg/parser.py: the walker, on the clean path
+# ---------------------------------------------------------------------------------------------
+cdef struct Walker:
+    const uchar* data
+    Py_ssize_t len
+    bint complete
+    Header* h
+
+cdef inline int need(Walker* w, Py_ssize_t upto):
+    """_Walker.need: CLEAN when data[:upto] is there; NEED_MORE (recording upto) when the file
+    is longer; FALLBACK (the reference's truncated-header error) otherwise."""
+    if upto <= w.len:
+        return CLEAN
+    if not w.complete:
+        w.h.need_upto = upto
+        return NEED_MORE
+    return FALLBACK
+
+cdef inline int u16(Walker* w, Py_ssize_t pos):
+    return (w.data[pos] << 8) | w.data[pos + 1]
+
+cdef int next_marker(Walker* w, Py_ssize_t* pos, int* code):
+    """_Walker.next_marker: fill bytes are free; any discarded byte is a warning (FALLBACK)."""
+    cdef int r
+    r = need(w, pos[0] + 1)
+    if r != CLEAN:
+        return r
+    if w.data[pos[0]] != 0xFF:
+        return FALLBACK  # "N extraneous bytes before marker"
+    pos[0] += 1
+    r = need(w, pos[0] + 1)
+    if r != CLEAN:
+        return r
+    while w.data[pos[0]] == 0xFF:
+        pos[0] += 1
+        r = need(w, pos[0] + 1)
+        if r != CLEAN:
+            return r
+    code[0] = w.data[pos[0]]
+    if code[0] == 0:
+        return FALLBACK  # FF00 outside entropy-coded data: extraneous bytes
+    return CLEAN
+
+cdef int segment(Walker* w, Py_ssize_t pos, Py_ssize_t* start, Py_ssize_t* end):
+    cdef int r = need(w, pos + 2)
+    cdef int length
+    if r != CLEAN:
+        return r
+    length = u16(w, pos)
+    if length < 2:
+        return FALLBACK  # "length N is shorter than its own length field"
+    start[0] = pos + 2
+    end[0] = pos + length
+    return CLEAN
+
+cdef int read_sof(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end, i
+    cdef int r, count, k
+    cdef Header* h = w.h
+    r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    if h.has_frame or end - start < 6:
+        return FALLBACK
+    count = w.data[start + 5]
+    if end - start != 6 + 3 * count:
+        return FALLBACK
+    if code == SOF55 or count == 0:
+        return FALLBACK
+    h.has_frame = True
+    h.sof = code
+    h.precision = w.data[start]
+    h.height = u16(w, start + 1)
+    h.width = u16(w, start + 3)
+    if h.width == 0 or h.height == 0:
+        return FALLBACK
+    h.ncomp = count
+    for k in range(count):
+        i = start + 6 + 3 * k
+        h.comps[k].id = w.data[i]
+        h.comps[k].h = w.data[i + 1] >> 4
+        h.comps[k].v = w.data[i + 1] & 0x0F
+        h.comps[k].tq = w.data[i + 2]
+        if not (1 <= h.comps[k].h <= 4 and 1 <= h.comps[k].v <= 4) or h.comps[k].tq > 3:
+            return FALLBACK
+    nxt[0] = end
+    return CLEAN
+
+cdef int read_dqt(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end
+    cdef int r
+    r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    r = decode_dqt(w.data, start, end, w.h.qtables)
+    if r != CLEAN:
+        return r
+    nxt[0] = end
+    return CLEAN
+
+cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, QuantTable* qtables):
+    """_decode_dqt on the clean path: whole tables, slots 0..3, no zero entry."""
+    cdef int precision, slot, width, k, value
+    cdef QuantTable* t
+    while i < end:
+        precision = data[i] >> 4
+        slot = data[i] & 0x0F
+        if slot > 3:
+            return FALLBACK
+        width = 2 if precision else 1
+        i += 1
+        if (end - i) // width < 64:
+            return FALLBACK  # "table N has only K of 64 entries"
+        t = &qtables[slot]
+        t.defined = True
+        t.bits = 16 if precision else 8
+        for k in range(64):  # _read_entries, zig-zag to natural order
+            if width == 1:
+                value = data[i + k]
+            else:
+                value = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
+            if value == 0:
+                return FALLBACK  # "table N has a zero entry" (a warning)
+            t.values[ZIGZAG[k]] = <uint16_t>value
+        i += 64 * width
+    if i != end:
+        return FALLBACK
+    return CLEAN
+
+cdef bint is_standard_huffman(const uchar* table, Py_ssize_t n):
+    """audit.columns.is_standard_huffman: counts + values equal to one of Annex K's tables."""
+    cdef int k
+    for k in range(4):
+        if n == _STANDARD_HUFFMAN_LEN[k] and memcmp(table, _STANDARD_HUFFMAN_AT[k], n) == 0:
+            return True
+    return False
+
+cdef int read_dht(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end
+    cdef int r
+    r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    r = decode_dht(w.data, start, end, w.h)
+    if r != CLEAN:
+        return r
+    nxt[0] = end
+    return CLEAN
+
+cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
+    """_decode_dht on the clean path; counts the tables and whether all are Annex K's."""
+    cdef int k, total
+    while i < end:
+        if i + 17 > end:
+            return FALLBACK
+        if (data[i] & ~0x10) > 3:
+            return FALLBACK
+        total = 0
+        for k in range(1, 17):
+            total += data[i + k]
+        if total > 256 or i + 17 + total > end:
+            return FALLBACK
+        h.huffman_tables += 1
+        if not is_standard_huffman(data + i + 1, 16 + total):
+            h.huffman_all_standard = False
+        i += 17 + total
+    return CLEAN
+
+cdef inline int identifier(const uchar* peek, Py_ssize_t n):
+    """_identifier: the length of the printable ASCII run the payload starts with."""
+    cdef int k = 0
+    while k < n and k < IDENT_MAX and 0x20 <= peek[k] < 0x7F:
+        k += 1
+    return k
+
+cdef inline bint starts(const uchar* peek, Py_ssize_t n, const char* prefix, Py_ssize_t k):
+    return n >= k and memcmp(peek, prefix, k) == 0
+
+cdef int read_app(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end, peek_end, n, ident
+    cdef const uchar* peek
+    cdef int r
+    cdef Header* h = w.h
+    r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    peek_end = end if end < start + APP_PEEK_BYTES else start + APP_PEEK_BYTES
+    r = need(w, peek_end)
+    if r != CLEAN:
+        return r
+    peek = w.data + start
+    n = peek_end - start
+    h.app_count += 1
+    if h.app_recorded < MAX_RECORDED_APP_SEGMENTS:
+        h.apps[h.app_recorded].marker = code
+        h.apps[h.app_recorded].ident_at = start
+        h.apps[h.app_recorded].ident_len = identifier(peek, n)
+        h.app_recorded += 1
+    # APP_HANDLERS: the first prefix that matches is read.
+    if code == 0xE0:
+        if starts(peek, n, b"JFIF\x00", 5):
+            read_jfif(w, peek, n)
+    elif code == 0xE1:
+        if starts(peek, n, b"Exif\x00", 5):
+            r = read_exif(w, start, end)
+            if r != CLEAN:
+                return r
+        elif starts(peek, n, b"http://ns.adobe.com/x", 21):
+            mark_xmp(h)
+    elif code == 0xE2:
+        if starts(peek, n, b"ICC_PROFILE\x00", 12):
+            read_icc(w, peek, n, start, end)
+        elif starts(peek, n, b"MPF\x00", 4):
+            mark_mpf(h)
+    elif code == 0xED:
+        if starts(peek, n, b"Photoshop 3.0\x00", 14):
+            mark_photoshop(h)
+    elif code == 0xEE:
+        if starts(peek, n, b"Adobe", 5):
+            read_adobe(w, peek, n)
+    nxt[0] = end
+    return CLEAN
+
+cdef inline void mark_xmp(Header* h):
+    h.xmp = True
+
+cdef inline void mark_mpf(Header* h):
+    h.mpf = True
+
+cdef inline void mark_photoshop(Header* h):
+    h.photoshop = True
+
+cdef void read_jfif(Walker* w, const uchar* peek, Py_ssize_t n):
+    cdef Header* h = w.h
+    if n >= 14 and not h.jfif:
+        h.jfif = True
+        h.jfif_major = peek[5]
+        h.jfif_minor = peek[6]
+        h.density_unit = peek[7]
+        h.x_density = (peek[8] << 8) | peek[9]
+        h.y_density = (peek[10] << 8) | peek[11]
+
+cdef int read_exif(Walker* w, Py_ssize_t start, Py_ssize_t end):
+    cdef int r
+    if w.h.exif.present:
+        return CLEAN
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    return parse_exif(w.data, start + 6, end, &w.h.exif)
+
+cdef void read_icc(Walker* w, const uchar* peek, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
+    cdef Header* h = w.h
+    if n < 14:
+        return
+    h.icc_chunks += 1
+    h.icc_bytes += end - start - 14
+    if peek[12] == 1 and not h.icc_colorspace_known:
+        h.icc_colorspace_known = True
+        h.icc_colorspace_at = start + 30 if n - 14 >= 20 else -1
+
+cdef void read_adobe(Walker* w, const uchar* peek, Py_ssize_t n):
+    # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
+    if n >= 12 and not w.h.adobe:
+        w.h.adobe = True
+        w.h.adobe_transform = peek[11]
+
+cdef int read_sos(Walker* w, Py_ssize_t at, Py_ssize_t pos):
+    cdef Py_ssize_t start, end
+    cdef int r, count
+    r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    w.h.sos_offset = at
+    if not w.h.has_frame or end - start < 1:
+        return FALLBACK
+    count = w.data[start]
+    if end - start != 4 + 2 * count or count == 0:
+        return FALLBACK
+    return CLEAN
+
+cdef int read_dri(Walker* w, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end
+    cdef int r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    if end - start != 2:
+        return FALLBACK
+    r = need(w, end)
+    if r != CLEAN:
+        return r
+    w.h.restart_interval = u16(w, start)
+    nxt[0] = end
+    return CLEAN
+
+cdef int read_com(Walker* w, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end, stop
+    cdef int r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    stop = end if end < start + COMMENT_MAX_CHARS else start + COMMENT_MAX_CHARS
+    r = need(w, stop)
+    if r != CLEAN:
+        return r
+    if not w.h.has_comment:
+        w.h.has_comment = True
+        while stop > start and w.data[stop - 1] == 0:  # rstrip("\x00")
+            stop -= 1
+        w.h.comment_at = start
+        w.h.comment_len = stop - start
+    nxt[0] = end
+    return CLEAN
+
+cdef int skip_segment(Walker* w, Py_ssize_t pos, Py_ssize_t* nxt):
+    cdef Py_ssize_t start, end
+    cdef int r = segment(w, pos, &start, &end)
+    if r != CLEAN:
+        return r
+    nxt[0] = end
+    return CLEAN
+
+cdef int dispatch(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t* nxt):
+    """MARKER_HANDLERS; -1 in nxt once the first SOS has been read. RSTn/TEM outside scans (a
+    warning), SOI, EOI and unknown markers (errors) are FALLBACK."""
+    cdef int r
+    if is_sof(code) or code == SOF55:
+        return read_sof(w, code, at, pos, nxt)
+    if code == DQT:
+        return read_dqt(w, code, at, pos, nxt)
+    if code == DHT:
+        return read_dht(w, code, at, pos, nxt)
+    if 0xE0 <= code <= 0xEF:
+        return read_app(w, code, at, pos, nxt)
+    if code == SOS:
+        r = read_sos(w, at, pos)
+        nxt[0] = -1
+        return r
+    if code == DRI:
+        return read_dri(w, pos, nxt)
+    if code == COM:
+        return read_com(w, pos, nxt)
+    if code == DAC or code == DNL or code == DHP or code == EXP:
+        return skip_segment(w, pos, nxt)
+    return FALLBACK
+
+cdef int parse_jpeg(const uchar* data, Py_ssize_t n, Py_ssize_t file_size, Header* h):
+    """parse_jpeg on the clean path: CLEAN (h filled), NEED_MORE (h.need_upto) or FALLBACK."""
+    cdef Walker w
+    cdef Py_ssize_t pos = 2, nxt
+    cdef int code = 0, r, k
+    memset(h, 0, sizeof(Header))
+    h.huffman_all_standard = True
+    h.icc_colorspace_at = -1
+    w.data = data
+    w.len = n
+    w.complete = file_size <= n
+    w.h = h
+    r = need(&w, 2)
+    if r != CLEAN:
+        return r
+    if data[0] != 0xFF or data[1] != SOI:
+        return FALLBACK
+    for k in range(MAX_SEGMENTS):
+        r = next_marker(&w, &pos, &code)
+        if r != CLEAN:
+            return r
+        nxt = 0
+        r = dispatch(&w, code, pos - 1, pos + 1, &nxt)
+        if r != CLEAN:
+            return r
+        if nxt < 0:
+            return CLEAN
+        pos = nxt
+    return FALLBACK  # "more than N markers before the first SOS"
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors quality.py
+# ---------------------------------------------------------------------------------------------
+cdef uint16_t LUMA_BASE[64]
+cdef uint16_t CHROMA_BASE[64]
+# Rows as quality._reference_tables: the 16-bit variant for q 1..100, then the baseline.
+cdef uint16_t REFERENCE[2][200][64]
+# The distinct rows (a row equal to an earlier one has the same error and can never be the
+# first argmin), in row order, and their log2 entries transposed (entry, row) so that the
+# error sums of all rows advance together, each still entry by entry.
+cdef int UNIQUE_ROWS[2][200]
+cdef int UNIQUE_COUNT[2]
+cdef double LOG_REFERENCE_T[2][64][200]
+DEF CLOSE_RELATIVE = 0.05
+
+cdef int ijg_scale(int quality):
+    if quality < 1:
+        quality = 1
+    if quality > 100:
+        quality = 100
+    return 5000 // quality if quality < 50 else 200 - 2 * quality
+
+cdef void ijg_table(int quality, int kind, bint force_baseline, uint16_t* out):
+    cdef int scale = ijg_scale(quality)
+    cdef int top = 255 if force_baseline else 32767
+    cdef int k, v
+    cdef uint16_t* base = &LUMA_BASE[0]
+    if kind != 0:
+        base = &CHROMA_BASE[0]
+    for k in range(64):
+        v = (base[k] * scale + 50) // 100
+        if v < 1:
+            v = 1
+        if v > top:
+            v = top
+        out[k] = <uint16_t>v
+
+cdef struct TableQuality:
+    int quality
+    bint exact
+    int ncandidates
+    int lo, hi  # smallest and largest candidate (exact only)
+    bint has_quality  # `quality` is among the candidates (always, when exact)
+    double sq_log_error
+    int close_entries
+
+cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
+    """match_table: exact IJG match (every candidate quality), else the least-squares nearest
+    quality in the log domain, summed entry by entry as the reference does."""
+    cdef int q, r, k, best
+    cdef double errors[200]
+    cdef double observed[64]
+    cdef double d, tolerance
+    cdef int diff
+    out.ncandidates = 0
+    for q in range(100):
+        if (memcmp(values, REFERENCE[kind][q], 128) == 0
+                or memcmp(values, REFERENCE[kind][100 + q], 128) == 0):
+            if out.ncandidates == 0:
+                out.lo = q + 1
+            out.hi = q + 1
+            out.ncandidates += 1
+    if out.ncandidates:
+        out.quality = out.lo
+        out.exact = True
+        out.sq_log_error = 0.0
+        out.close_entries = 64
+        return
+    cdef int u, count = UNIQUE_COUNT[kind], best_u
+    cdef double* column
+    for k in range(64):
+        observed[k] = log2(<double>(values[k] if values[k] > 0 else 1))
+    errors[0] = 0.0
+    for u in range(count):
+        errors[u] = 0.0
+    # Rows side by side, entries in order: each row's sum is still sequential in k.
+    for k in range(64):
+        column = LOG_REFERENCE_T[kind][k]
+        for u in range(count):
+            d = column[u] - observed[k]
+            errors[u] = errors[u] + d * d
+    best_u = 0
+    for u in range(1, count):
+        if errors[u] < errors[best_u]:
+            best_u = u
+    best = UNIQUE_ROWS[kind][best_u]
+    out.quality = best % 100 + 1
+    out.exact = False
+    out.sq_log_error = errors[best_u]
+    out.close_entries = 0
+    for k in range(64):
+        tolerance = nearbyint(CLOSE_RELATIVE * REFERENCE[kind][best][k])
+        if tolerance < 1:
+            tolerance = 1
+        diff = <int>values[k] - <int>REFERENCE[kind][best][k]
+        if diff < 0:
+            diff = -diff
+        if diff <= tolerance:
+            out.close_entries += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# SHA-1 (quality.fingerprint hashes the qtables text with hashlib.sha1)
+# ---------------------------------------------------------------------------------------------
+cdef inline uint32_t rol(uint32_t x, int n):
+    return (x << n) | (x >> (32 - n))
+
+cdef void sha1_block(uint32_t* hh, const uchar* block):
+    cdef uint32_t wv[80]
+    cdef uint32_t a, b, c, d, e, f, k, temp
+    cdef int i
+    for i in range(16):
+        wv[i] = ((<uint32_t>block[4 * i] << 24) | (<uint32_t>block[4 * i + 1] << 16)
+                 | (<uint32_t>block[4 * i + 2] << 8) | <uint32_t>block[4 * i + 3])
+    for i in range(16, 80):
+        wv[i] = rol(wv[i - 3] ^ wv[i - 8] ^ wv[i - 14] ^ wv[i - 16], 1)
+    a, b, c, d, e = hh[0], hh[1], hh[2], hh[3], hh[4]
+    for i in range(80):
+        if i < 20:
+            f = (b & c) | ((~b) & d)
+            k = 0x5A827999
+        elif i < 40:
+            f = b ^ c ^ d
+            k = 0x6ED9EBA1
+        elif i < 60:
+            f = (b & c) | (b & d) | (c & d)
+            k = 0x8F1BBCDC
+        else:
+            f = b ^ c ^ d
+            k = 0xCA62C1D6
+        temp = rol(a, 5) + f + e + k + wv[i]
+        e = d
+        d = c
+        c = rol(b, 30)
+        b = a
+        a = temp
+    hh[0] += a
+    hh[1] += b
+    hh[2] += c
+    hh[3] += d
+    hh[4] += e
+
+cdef void fingerprint(const char* msg, Py_ssize_t n, char* out):
+    """quality.fingerprint: the first 16 hex digits of SHA-1(msg)."""
+    cdef uint32_t hh[5]
+    cdef uchar block[64]
+    cdef Py_ssize_t i = 0, rest
+    cdef uint64_t bits = <uint64_t>n * 8
+    cdef int k
+    hh[0], hh[1], hh[2], hh[3], hh[4] = 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0
+    while n - i >= 64:
+        sha1_block(hh, <const uchar*>msg + i)
+        i += 64
+    rest = n - i
+    memset(block, 0, 64)
+    memcpy(block, msg + i, rest)
+    block[rest] = 0x80
+    if rest >= 56:
+        sha1_block(hh, block)
+        memset(block, 0, 64)
+    for k in range(8):
+        block[63 - k] = <uchar>(bits >> (8 * k))
+    sha1_block(hh, block)
+    for k in range(8):
+        out[2 * k] = b"0123456789abcdef"[(hh[k // 4] >> (28 - 8 * (k % 4))) & 0xF]
+        out[2 * k + 1] = b"0123456789abcdef"[(hh[k // 4] >> (24 - 8 * (k % 4))) & 0xF]
+
+
+def sha1_prefix(bytes message):
+    """The compiled SHA-1's first 16 hex digits (tests compare it with hashlib)."""
+    cdef char out[16]
+    fingerprint(PyBytes_AS_STRING(message), PyBytes_GET_SIZE(message), out)
+    return out[:16].decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors audit/columns.py (quality columns) and quality.estimate_quality, format_tables
+# ---------------------------------------------------------------------------------------------
+cdef struct FrameQuality:
+    bint set  # a frame with quantization: every field below is meaningful
+    int qtable_bits
+    int quality_luma
+    bint has_chroma
+    int quality_chroma
+    bint has_range
+    int range_lo, range_hi
+    bint exact
+    double fit_error
+    double closeness
+    Py_ssize_t text_at, text_len  # the qtables text, in the row's text buffer
+    char hash16[16]
+
+# _frame_quality_columns is memoised per distinct table set: so is this (direct-mapped).
+DEF QCACHE_SLOTS = 1024
+DEF QKEY_MAX = 4 * 129  # at most 4 distinct tables (slots 0..3): bits + 64 values each
+DEF QTEXT_MAX = 4 * 64 * 6
+
+cdef struct QEntry:
+    bint used
+    uint64_t hash
+    int key_len
+    uchar key[QKEY_MAX]
+    FrameQuality fq  # text_at is 0: the text is `text`
+    int text_len
+    char text[QTEXT_MAX]
+
+cdef QEntry* _qcache = NULL
+
+cdef inline uint64_t key_hash(const uchar* s, Py_ssize_t n):
+    """A 64-bit hash of a cache key, eight bytes at a time (only picks a slot: hits are
+    confirmed by comparing the whole key)."""
+    cdef uint64_t hv = 14695981039346656037ULL, word
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, s + i, 8)
+        hv = (hv ^ word) * 1099511628211ULL
+        hv ^= hv >> 29
+        i += 8
+    while i < n:
+        hv = (hv ^ s[i]) * 1099511628211ULL
+        i += 1
+    return hv
+
+cdef int frame_quality_columns(Header* h, Buf* text, FrameQuality* fq) except -1:
+    """_fill_quality_columns + _frame_quality_columns + quality_columns for a clean frame with
+    quantization (the caller checked that every slot used is defined)."""
+    cdef int luma_slot = h.comps[0].tq
+    cdef int slots[4]
+    cdef int ntables = 1, i, j, slot
+    cdef bint distinct
+    cdef uchar key[QKEY_MAX]
+    cdef int key_len = 0
+    cdef uint64_t hv
+    cdef QEntry* entry
+    slots[0] = luma_slot
+    for i in range(1, h.ncomp):
+        slot = h.comps[i].tq
+        if slot == luma_slot:
+            continue
+        distinct = True
+        for j in range(1, ntables):
+            if memcmp(h.qtables[slots[j]].values, h.qtables[slot].values, 128) == 0:
+                distinct = False
+                break
+        if distinct:
+            slots[ntables] = slot
+            ntables += 1
+    for i in range(ntables):
+        key[key_len] = <uchar>h.qtables[slots[i]].bits
+        memcpy(key + key_len + 1, h.qtables[slots[i]].values, 128)
+        key_len += 129
+    hv = key_hash(key, key_len)
+    entry = &_qcache[hv % QCACHE_SLOTS]
+    if entry.used and entry.hash == hv and entry.key_len == key_len and memcmp(
+        entry.key, key, key_len
+    ) == 0:
+        fq[0] = entry.fq
+        fq.text_at = text.len
+        buf_put(text, entry.text, entry.text_len)
+        return 0
+    quality_columns(h, slots, ntables, text, fq)
+    if fq.text_len <= QTEXT_MAX:
+        entry.used = True
+        entry.hash = hv
+        entry.key_len = key_len
+        memcpy(entry.key, key, key_len)
+        entry.fq = fq[0]
+        entry.fq.text_at = 0
+        entry.text_len = <int>fq.text_len
+        memcpy(entry.text, text.data + fq.text_at, fq.text_len)
+    return 0
+
+cdef int quality_columns(Header* h, int* slots, int ntables, Buf* text,
+                         FrameQuality* fq) except -1:
+    """quality_columns: the estimate, the qtables text and its fingerprint."""
+    estimate_quality(h, slots, ntables, fq)
+    fq.text_at = text.len
+    format_tables(h, slots, ntables, text)
+    fq.text_len = text.len - fq.text_at
+    fingerprint(text.data + fq.text_at, fq.text_len, fq.hash16)
+    return 0
+
+cdef void estimate_quality(Header* h, int* slots, int ntables, FrameQuality* fq):
+    cdef int i
+    cdef TableQuality fits[4]
+    cdef double sq_sum = 0.0
+    cdef int close_sum = 0
+    fq.set = True
+    fq.qtable_bits = 8
+    for i in range(ntables):
+        if h.qtables[slots[i]].bits > fq.qtable_bits:
+            fq.qtable_bits = h.qtables[slots[i]].bits
+        match_table(h.qtables[slots[i]].values, 0 if i == 0 else 1, &fits[i])
+    fq.quality_luma = fits[0].quality
+    fq.has_chroma = ntables > 1
+    fq.has_range = False
+    if ntables > 1:
+        fq.quality_chroma = fits[1].quality
+        if fits[1].exact and fits[1].ncandidates > 1:
+            fq.has_range = True
+            fq.range_lo = fits[1].lo
+            fq.range_hi = fits[1].hi
+            # luma's quality if it is one of the chroma table's candidates, else the highest
+            fq.quality_chroma = (fits[0].quality if is_candidate(h.qtables[slots[1]].values, 1,
+                                                                 fits[0].quality)
+                                 else fits[1].hi)
+    fq.exact = True
+    for i in range(ntables):
+        if not fits[i].exact:
+            fq.exact = False
+        sq_sum = sq_sum + fits[i].sq_log_error
+        close_sum += fits[i].close_entries
+    fq.fit_error = sqrt(sq_sum / (64 * ntables))
+    fq.closeness = <double>close_sum / (64 * ntables)
+
+cdef int format_tables(Header* h, int* slots, int ntables, Buf* text) except -1:
+    """64 comma-separated values per table, tables joined by "/"."""
+    cdef int i, j
+    for i in range(ntables):
+        if i:
+            buf_byte(text, b'/')
+        for j in range(64):
+            if j:
+                buf_byte(text, b',')
+            buf_uint(text, h.qtables[slots[i]].values[j])
+    return 0
+
+cdef bint is_candidate(const uint16_t* values, int kind, int quality):
+    if quality < 1 or quality > 100:
+        return False
+    return (memcmp(values, REFERENCE[kind][quality - 1], 128) == 0
+            or memcmp(values, REFERENCE[kind][100 + quality - 1], 128) == 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors jpeg/describe.py
+# ---------------------------------------------------------------------------------------------
+cdef const char* color_model(Header* h):
+    cdef int n = h.ncomp
+    if n == 1:
+        return "gray"
+    if n == 3:
+        if h.jfif:
+            return "ycbcr"
+        if h.adobe:
+            return "rgb" if h.adobe_transform == 0 else "ycbcr"
+        if h.comps[0].id == 82 and h.comps[1].id == 71 and h.comps[2].id == 66:
+            return "rgb"
+        return "ycbcr"
+    if n == 4:
+        if h.adobe:
+            return "cmyk" if h.adobe_transform == 0 else "ycck"
+        return "cmyk"
+    return "unknown"
+
+cdef int sampling_factors(Header* h, Buf* text) except -1:
+    cdef int i
+    for i in range(h.ncomp):
+        if i:
+            buf_byte(text, b',')
+        buf_uint(text, h.comps[i].h)
+        buf_byte(text, b'x')
+        buf_uint(text, h.comps[i].v)
+    return 0
+
+cdef inline bint is_arithmetic(int sof):
+    return sof >= 0xC9 and sof != SOF55
+
+cdef inline bint is_progressive(int sof):
+    return sof == 0xC2 or sof == 0xC6 or sof == 0xCA or sof == 0xCE
+
+cdef const char* scheme_name(int rh, int rv):
+    """describe.SUBSAMPLING_SCHEMES"""
+    if rh == 1 and rv == 1:
+        return "4:4:4"
+    if rh == 2 and rv == 1:
+        return "4:2:2"
+    if rh == 2 and rv == 2:
+        return "4:2:0"
+    if rh == 1 and rv == 2:
+        return "4:4:0"
+    if rh == 4 and rv == 1:
+        return "4:1:1"
+    if rh == 4 and rv == 2:
+        return "4:1:0"
+    if rh == 1 and rv == 4:
+        return "4:4:1"
+    return NULL
+
+cdef const char* subsampling(Header* h, bint* differ):
+    """describe.subsampling for a clean frame (factors 1..4): the scheme name, or NULL for the
+    raw factor string (the caller writes sampling_factors)."""
+    cdef int n = h.ncomp, i, hmax = 0, vmax = 0
+    cdef int chroma_first = 1, chroma_end
+    cdef bint all_same = True
+    cdef Component* c
+    differ[0] = False
+    if n == 1:
+        return "gray"
+    chroma_end = 3 if (n == 3 or n == 4) else n
+    for i in range(chroma_first + 1, chroma_end):
+        if h.comps[i].h != h.comps[chroma_first].h or h.comps[i].v != h.comps[chroma_first].v:
+            differ[0] = True
+    for i in range(1, n):
+        if h.comps[i].h != h.comps[0].h or h.comps[i].v != h.comps[0].v:
+            all_same = False
+    if all_same:
+        return "4:4:4"
+    for i in range(n):
+        if h.comps[i].h > hmax:
+            hmax = h.comps[i].h
+        if h.comps[i].v > vmax:
+            vmax = h.comps[i].v
+    if differ[0] or h.comps[0].h != hmax or h.comps[0].v != vmax or n > 4:
+        return NULL
+    if n == 4 and (h.comps[3].h != hmax or h.comps[3].v != vmax):
+        return NULL
+    c = &h.comps[1]
+    if hmax % c.h or vmax % c.v:
+        return NULL
+    return scheme_name(hmax // c.h, vmax // c.v)
+
+
+# ---------------------------------------------------------------------------------------------
+# A row of the store (audit/columns.py fill_header_columns, audit/read.py, sources/local.py)
+# ---------------------------------------------------------------------------------------------
+cdef struct Row:
+    int64_t bytes
+    bint has_mtime  # False for an in-memory file (audit_buffer)
+    int64_t mtime_ns
+    int64_t read_bytes
+    bint truncated
+    bint has_trailing
+    int64_t trailing_bytes
+    bint tail_checked
+    Header* h
+    FrameQuality fq
+    const char* color
+    const char* subsampling  # NULL: the raw factor string (sampling_factors)
+    bint chroma_differ
+    const char* encoder
+    # text buffer offsets of the strings built for this row
+    Py_ssize_t factors_at, factors_len
+    Py_ssize_t ids_at, ids_len
+    Py_ssize_t slots_at, slots_len
+    Py_ssize_t apps_at, apps_len
+    Py_ssize_t comment_at, comment_len
+    Py_ssize_t colorspace_at, colorspace_len
+    Py_ssize_t version_at, version_len
+    bint has_colorspace
+
+cdef int fill_header_columns(Row* row, const uchar* data, Buf* text) except -1:
+    """Everything fill_header_columns sets, as values and text spans (data: the header bytes)."""
+    cdef Header* h = row.h
+    cdef int i, k, more
+    cdef Py_ssize_t a, b
+    cdef const char* name
+    # app_markers
+    row.apps_at = text.len
+    for i in range(h.app_recorded):
+        if i:
+            buf_byte(text, b',')
+        buf_put(text, b"APP", 3)
+        buf_uint(text, h.apps[i].marker - 0xE0)
+        if h.apps[i].ident_len:
+            buf_byte(text, b':')
+            buf_put(text, <const char*>data + h.apps[i].ident_at, h.apps[i].ident_len)
+    if h.app_count > h.app_recorded:
+        buf_put(text, b",... (", 6)
+        buf_uint(text, h.app_count - h.app_recorded)
+        buf_put(text, b" more)", 6)
+    row.apps_len = text.len - row.apps_at
+    if h.jfif:
+        row.version_at = text.len
+        buf_uint(text, h.jfif_major)
+        buf_byte(text, b'.')
+        if h.jfif_minor < 10:
+            buf_byte(text, b'0')
+        buf_uint(text, h.jfif_minor)
+        row.version_len = text.len - row.version_at
+    row.has_colorspace = False
+    if h.icc_colorspace_known and h.icc_colorspace_at >= 0:
+        # header[16:20].decode("latin-1").strip() or None
+        a = h.icc_colorspace_at
+        b = a + 4
+        while a < b and is_py_space(data[a]):
+            a += 1
+        while b > a and is_py_space(data[b - 1]):
+            b -= 1
+        if b > a:
+            row.has_colorspace = True
+            row.colorspace_at = text.len
+            buf_latin1_as_utf8(text, data + a, b - a)
+            row.colorspace_len = text.len - row.colorspace_at
+    if h.has_comment:
+        row.comment_at = text.len
+        buf_latin1_as_utf8(text, data + h.comment_at, h.comment_len)
+        row.comment_len = text.len - row.comment_at
+    # frame
+    row.ids_at = text.len
+    for i in range(h.ncomp):
+        if i:
+            buf_byte(text, b',')
+        buf_uint(text, h.comps[i].id)
+    row.ids_len = text.len - row.ids_at
+    row.color = color_model(h)
+    row.factors_at = text.len
+    sampling_factors(h, text)
+    row.factors_len = text.len - row.factors_at
+    row.subsampling = subsampling(h, &row.chroma_differ)
+    row.slots_at = text.len
+    for i in range(h.ncomp):
+        if i:
+            buf_byte(text, b',')
+        buf_uint(text, h.comps[i].tq)
+    row.slots_len = text.len - row.slots_at
+    row.fq.set = False
+    if not is_lossless(h.sof):
+        frame_quality_columns(h, text, &row.fq)
+    row.encoder = header_encoder_family(row, data)
+    return 0
+
+cdef const char* header_encoder_family(Row* row, const uchar* data):
+    """audit/encoder.py header_encoder_family."""
+    cdef Header* h = row.h
+    if row.fq.set and row.fq.exact:
+        return "ijg-16bit" if row.fq.qtable_bits == 16 else "ijg"
+    if is_photoshop_adobe(h):
+        return "photoshop"
+    if has_exif_make(h, data):
+        return "camera"
+    return "unknown"
+
+cdef inline bint is_photoshop_adobe(Header* h):
+    return h.photoshop and h.adobe
+
+cdef bint has_exif_make(Header* h, const uchar* data):
+    if not h.exif.present or h.exif.make_at < 0:
+        return False
+    return exif_string(data, h.exif.make_at, h.exif.make_len) is not None
+
+cdef bint frame_tables_defined(Header* h):
+    """No "quantization table N used but never defined" error (lossless frames need none)."""
+    cdef int i
+    if is_lossless(h.sof):
+        return True
+    for i in range(h.ncomp):
+        if not h.qtables[h.comps[i].tq].defined:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors audit/read.py: head, header growth, tail
+# ---------------------------------------------------------------------------------------------
+cdef struct Limits:
+    Py_ssize_t head_bytes
+    Py_ssize_t max_header_bytes
+    Py_ssize_t tail_bytes
+    Py_ssize_t max_tail_bytes
+    bint read_tail
+
+cdef struct Source:
+    int fd  # >= 0: pread on it; else the bytes below
+    const uchar* mem
+    Py_ssize_t mem_len
+
+DEF SHORT_READ = 1
+
+cdef int read_into(Source* src, Buf* b, Py_ssize_t offset, Py_ssize_t n) except -1:
+    """Append n bytes at offset: 0, or SHORT_READ when fewer came back (the file shrank or a
+    read failed: the reference core handles both)."""
+    cdef Py_ssize_t got = 0
+    cdef ssize_t r
+    buf_reserve(b, n)
+    if src.fd < 0:
+        if offset + n > src.mem_len:
+            return SHORT_READ
+        memcpy(b.data + b.len, src.mem + offset, n)
+        b.len += n
+        return 0
+    while got < n:
+        with nogil:
+            r = pread(src.fd, b.data + b.len + got, n - got, offset + got)
+        if r <= 0:
+            return SHORT_READ
+        got += r
+    b.len += n
+    return 0
+
+cdef int audit_bytes(Source* src, Py_ssize_t size, Limits* lim, Row* row, Header* h,
+                       Buf* head, Buf* tail, Buf* text) except -1:
+    """audit_bytes on the clean path: CLEAN with `row` filled, or FALLBACK."""
+    cdef Py_ssize_t first = size if size < lim.head_bytes else lim.head_bytes
+    cdef Py_ssize_t want, upto, read_total
+    cdef int r
+    head.len = 0
+    if size == 0:
+        return FALLBACK  # "empty file"
+    if read_into(src, head, 0, first) != 0:
+        return FALLBACK
+    read_total = first
+    if head.len < 2 or <uchar>head.data[0] != 0xFF or <uchar>head.data[1] != 0xD8:
+        return FALLBACK  # not a JPEG: the reference names the format
+    while True:
+        r = parse_jpeg(<const uchar*>head.data, head.len, size, h)
+        if r != NEED_MORE:
+            break
+        upto = h.need_upto
+        if upto > lim.max_header_bytes:
+            return FALLBACK  # "header larger than the N-byte read cap"
+        want = upto if upto > 2 * head.len else 2 * head.len
+        if want > size:
+            want = size
+        if want > lim.max_header_bytes:
+            want = lim.max_header_bytes
+        if read_into(src, head, head.len, want - head.len) != 0:
+            return FALLBACK
+        read_total = head.len  # the head is read contiguously from 0
+    if r != CLEAN or not frame_tables_defined(h):
+        return FALLBACK
+    row.h = h
+    fill_header_columns(row, <const uchar*>head.data, text)
+    r = check_tail(src, size, head, h.sos_offset, lim, row, tail)
+    if r != CLEAN:
+        return FALLBACK
+    row.read_bytes = read_total + row.read_bytes
+    return CLEAN
+
+cdef int check_tail(Source* src, Py_ssize_t size, Buf* head, Py_ssize_t sos_offset, Limits* lim,
+                    Row* row, Buf* tail) except -1:
+    """_check_tail: truncated, trailing_bytes and tail_checked; row.read_bytes is set to the
+    bytes read for the tail."""
+    cdef Py_ssize_t eoi_end
+    row.read_bytes = 0
+    if not lim.read_tail and size > head.len:
+        row.tail_checked = False
+        return CLEAN
+    if find_eoi(src, size, head, sos_offset, lim, tail, &row.read_bytes, &eoi_end) != CLEAN:
+        return FALLBACK
+    row.tail_checked = True
+    row.truncated = eoi_end < 0
+    row.has_trailing = eoi_end >= 0
+    if eoi_end >= 0:
+        row.trailing_bytes = size - eoi_end
+    return CLEAN
+
+cdef int find_eoi(Source* src, Py_ssize_t size, Buf* head, Py_ssize_t sos_offset, Limits* lim,
+                  Buf* tail, int64_t* read_out, Py_ssize_t* eoi_end) except -1:
+    """_find_eoi: the end offset of the last EOI after the first SOS (-1: none), looking back
+    from the end in windows growing 16x up to max_tail_bytes."""
+    cdef Py_ssize_t window = lim.tail_bytes, start, n, i
+    cdef int64_t read = 0
+    cdef const uchar* t
+    while True:
+        start = size - window
+        if start < sos_offset + 2:
+            start = sos_offset + 2
+        if size <= head.len:
+            t = <const uchar*>head.data + start
+            n = size - start
+        else:
+            tail.len = 0
+            if read_into(src, tail, start, size - start) != 0:
+                return FALLBACK
+            read += size - start
+            t = <const uchar*>tail.data
+            n = size - start
+        i = n - 2
+        while i >= 0:
+            if t[i] == 0xFF and t[i + 1] == 0xD9:
+                read_out[0] = read
+                eoi_end[0] = start + i + 2
+                return CLEAN
+            i -= 1
+        if start <= sos_offset + 2 or window >= lim.max_tail_bytes:
+            read_out[0] = read
+            eoi_end[0] = -1
+            return CLEAN
+        window = window * 16
+        if window > lim.max_tail_bytes:
+            window = lim.max_tail_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns: the store's columns, in schema order, as Arrow buffers
+# ---------------------------------------------------------------------------------------------
+cdef enum Kind:
+    K_STRING
+    K_INT16
+    K_INT32
+    K_INT64
+    K_FLOAT64
+    K_BOOL
+    K_TIMESTAMP
+
+_KINDS = {"string": K_STRING, "int16": K_INT16, "int32": K_INT32, "int64": K_INT64,
+          "float64": K_FLOAT64, "bool": K_BOOL, "timestamp": K_TIMESTAMP}
+
+# What a clean row puts in each column (by the column's name in schema.COLUMNS); a column not
+# listed here is null in a clean row.
+cdef enum Field:
+    F_NULL
+    F_PATH
+    F_SPLIT
+    F_ROOT
+    F_ENTRY_TYPE
+    F_BYTES
+    F_MTIME_NS
+    F_READ_BYTES
+    F_SCANNED_AT
+    F_SCANNER_VERSION
+    F_FORMAT
+    F_EXT
+    F_EXT_MISMATCH
+    F_WIDTH
+    F_HEIGHT
+    F_COMPONENTS
+    F_COMPONENT_IDS
+    F_COLOR
+    F_SAMPLING_FACTORS
+    F_SUBSAMPLING
+    F_CHROMA_FACTORS_DIFFER
+    F_PROCESS
+    F_SOF
+    F_PROGRESSIVE
+    F_ARITHMETIC
+    F_PRECISION
+    F_RESTART_INTERVAL
+    F_HEADER_BYTES
+    F_QTABLE_IDS
+    F_QTABLES
+    F_QTABLE_BITS
+    F_QTABLES_HASH
+    F_QUALITY_LUMA
+    F_QUALITY_CHROMA
+    F_QUALITY_CHROMA_RANGE
+    F_QUALITY_EXACT
+    F_QUALITY_FIT_ERROR
+    F_QUALITY_CLOSENESS
+    F_ENCODER
+    F_HUFFMAN_TABLES
+    F_HUFFMAN_STANDARD
+    F_APP_MARKERS
+    F_JFIF
+    F_JFIF_VERSION
+    F_DENSITY_UNIT
+    F_X_DENSITY
+    F_Y_DENSITY
+    F_ADOBE_TRANSFORM
+    F_EXIF
+    F_ORIENTATION
+    F_EXIF_MAKE
+    F_EXIF_MODEL
+    F_EXIF_SOFTWARE
+    F_XMP
+    F_ICC
+    F_ICC_BYTES
+    F_ICC_COLORSPACE
+    F_MPF
+    F_PHOTOSHOP
+    F_COMMENT
+    F_TRUNCATED
+    F_TRAILING_BYTES
+    F_TAIL_CHECKED
+    F_BACKEND
+
+_FIELDS = {
+    "path": F_PATH, "split": F_SPLIT, "root": F_ROOT, "entry_type": F_ENTRY_TYPE,
+    "bytes": F_BYTES, "mtime_ns": F_MTIME_NS, "read_bytes": F_READ_BYTES,
+    "scanned_at": F_SCANNED_AT, "scanner_version": F_SCANNER_VERSION, "format": F_FORMAT,
+    "ext": F_EXT, "ext_mismatch": F_EXT_MISMATCH, "width": F_WIDTH, "height": F_HEIGHT,
+    "components": F_COMPONENTS, "component_ids": F_COMPONENT_IDS, "color": F_COLOR,
+    "sampling_factors": F_SAMPLING_FACTORS, "subsampling": F_SUBSAMPLING,
+    "chroma_factors_differ": F_CHROMA_FACTORS_DIFFER, "process": F_PROCESS, "sof": F_SOF,
+    "progressive": F_PROGRESSIVE, "arithmetic": F_ARITHMETIC, "precision": F_PRECISION,
+    "restart_interval": F_RESTART_INTERVAL, "header_bytes": F_HEADER_BYTES,
+    "qtable_ids": F_QTABLE_IDS, "qtables": F_QTABLES, "qtable_bits": F_QTABLE_BITS,
+    "qtables_hash": F_QTABLES_HASH, "quality_luma": F_QUALITY_LUMA,
+    "quality_chroma": F_QUALITY_CHROMA, "quality_chroma_range": F_QUALITY_CHROMA_RANGE,
+    "quality_exact": F_QUALITY_EXACT, "quality_fit_error": F_QUALITY_FIT_ERROR,
+    "quality_closeness": F_QUALITY_CLOSENESS, "encoder": F_ENCODER,
+    "huffman_tables": F_HUFFMAN_TABLES, "huffman_standard": F_HUFFMAN_STANDARD,
+    "app_markers": F_APP_MARKERS, "jfif": F_JFIF, "jfif_version": F_JFIF_VERSION,
+    "density_unit": F_DENSITY_UNIT, "x_density": F_X_DENSITY, "y_density": F_Y_DENSITY,
+    "adobe_transform": F_ADOBE_TRANSFORM, "exif": F_EXIF, "orientation": F_ORIENTATION,
+    "exif_make": F_EXIF_MAKE, "exif_model": F_EXIF_MODEL, "exif_software": F_EXIF_SOFTWARE,
+    "xmp": F_XMP, "icc": F_ICC, "icc_bytes": F_ICC_BYTES, "icc_colorspace": F_ICC_COLORSPACE,
+    "mpf": F_MPF, "photoshop": F_PHOTOSHOP, "comment": F_COMMENT, "truncated": F_TRUNCATED,
+    "trailing_bytes": F_TRAILING_BYTES, "tail_checked": F_TAIL_CHECKED, "backend": F_BACKEND,
+}
+
+DEF MAX_COLUMNS = 256
+cdef int _ncols = 0
+cdef int _kind[MAX_COLUMNS]
+cdef int _field[MAX_COLUMNS]
+cdef list _column_names = []
+cdef bytes _SCANNER_VERSION = b""
+cdef bint _configured = False
+
+
+cdef class ColumnSet:
+    """One Arrow array per store column, built row by row: validity bits, values (bit-packed
+    for booleans) and, for strings, int32 offsets."""
+
+    cdef Buf validity[MAX_COLUMNS]
+    cdef Buf values[MAX_COLUMNS]
+    cdef Buf offsets[MAX_COLUMNS]
+    cdef Py_ssize_t nulls[MAX_COLUMNS]
+    cdef Py_ssize_t length
+
+    def __cinit__(self):
+        cdef int c
+        memset(self.validity, 0, sizeof(self.validity))
+        memset(self.values, 0, sizeof(self.values))
+        memset(self.offsets, 0, sizeof(self.offsets))
+        memset(self.nulls, 0, sizeof(self.nulls))
+        self.length = 0
+        for c in range(_ncols):
+            if _kind[c] == K_STRING:
+                buf_put(&self.offsets[c], b"\0\0\0\0", 4)
+
+    def __dealloc__(self):
+        cdef int c
+        for c in range(MAX_COLUMNS):
+            buf_free(&self.validity[c])
+            buf_free(&self.values[c])
+            buf_free(&self.offsets[c])
+
+    cdef inline int set_valid(self, int c, bint valid) except -1:
+        cdef Py_ssize_t bit = self.length
+        if bit % 8 == 0:
+            buf_byte(&self.validity[c], 0)
+        if valid:
+            self.validity[c].data[bit // 8] |= <char>(1 << (bit % 8))
+        else:
+            self.nulls[c] += 1
+        return 0
+
+    cdef int add_null(self, int c) except -1:
+        cdef int kind = _kind[c]
+        cdef int32_t end
+        self.set_valid(c, False)
+        if kind == K_STRING:
+            end = <int32_t>self.values[c].len
+            buf_put(&self.offsets[c], <char*>&end, 4)
+        elif kind == K_BOOL:
+            if self.length % 8 == 0:
+                buf_byte(&self.values[c], 0)
+        else:
+            buf_reserve(&self.values[c], 8)
+            memset(self.values[c].data + self.values[c].len, 0, width_of(kind))
+            self.values[c].len += width_of(kind)
+        return 0
+
+    cdef int add_int(self, int c, int64_t v) except -1:
+        cdef int kind = _kind[c]
+        cdef int16_t v16
+        cdef int32_t v32
+        self.set_valid(c, True)
+        if kind == K_INT16:
+            v16 = <int16_t>v
+            buf_put(&self.values[c], <char*>&v16, 2)
+        elif kind == K_INT32:
+            v32 = <int32_t>v
+            buf_put(&self.values[c], <char*>&v32, 4)
+        else:
+            buf_put(&self.values[c], <char*>&v, 8)
+        return 0
+
+    cdef int add_float(self, int c, double v) except -1:
+        self.set_valid(c, True)
+        buf_put(&self.values[c], <char*>&v, 8)
+        return 0
+
+    cdef int add_bool(self, int c, bint v) except -1:
+        cdef Py_ssize_t bit = self.length
+        self.set_valid(c, True)
+        if bit % 8 == 0:
+            buf_byte(&self.values[c], 0)
+        if v:
+            self.values[c].data[bit // 8] |= <char>(1 << (bit % 8))
+        return 0
+
+    cdef int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
+        cdef int32_t end
+        self.set_valid(c, True)
+        buf_put(&self.values[c], s, n)
+        end = <int32_t>self.values[c].len
+        buf_put(&self.offsets[c], <char*>&end, 4)
+        return 0
+
+    cdef int add_str(self, int c, str s) except -1:
+        cdef Py_ssize_t n
+        cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
+        return self.add_text(c, p, n)
+
+    cdef int add_object(self, int c, object value) except -1:
+        """A value of a row dict (the reference core's row), as rows_to_table converts it."""
+        cdef int kind = _kind[c]
+        if value is None:
+            return self.add_null(c)
+        if kind == K_STRING:
+            return self.add_str(c, value)
+        if kind == K_BOOL:
+            return self.add_bool(c, bool(value))
+        if kind == K_FLOAT64:
+            return self.add_float(c, float(value))
+        if kind == K_TIMESTAMP:
+            return self.add_int(c, timestamp_us(value))
+        return self.add_int(c, int(value))
+
+    cdef int end_row(self) except -1:
+        self.length += 1
+        return 0
+
+    def add_row(self, dict row):
+        """Append a row dict (every column of the schema)."""
+        cdef int c
+        for c in range(_ncols):
+            self.add_object(c, row[_column_names[c]])
+        self.end_row()
+
+    def finish(self):
+        """[(name, kind name, length, null count, validity, values, offsets)] per column, as
+        bytes (None where a buffer is not needed)."""
+        cdef int c
+        out = []
+        for c in range(_ncols):
+            validity = None
+            if self.nulls[c]:
+                validity = PyBytes_FromStringAndSize(self.validity[c].data, self.validity[c].len)
+            values = PyBytes_FromStringAndSize(self.values[c].data, self.values[c].len)
+            offsets = None
+            if _kind[c] == K_STRING:
+                offsets = PyBytes_FromStringAndSize(self.offsets[c].data, self.offsets[c].len)
+            out.append((_column_names[c], self.length, self.nulls[c], validity, values, offsets))
+        return out
+
+    def __len__(self):
+        return self.length
+
+
+cdef inline int width_of(int kind):
+    if kind == K_INT16:
+        return 2
+    if kind == K_INT32:
+        return 4
+    return 8
+
+cdef int64_t timestamp_us(object when) except? -1:
+    """A timezone-aware datetime as microseconds since the epoch (Arrow's timestamp("us"))."""
+    import datetime as _dt
+    delta = when - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+
+
+cdef struct Identity:
+    const char* path
+    Py_ssize_t path_len
+    const char* split
+    Py_ssize_t split_len
+    const char* root
+    Py_ssize_t root_len
+    int64_t scanned_at
+    char ext[EXT_MAX]
+    Py_ssize_t ext_len
+    bint ext_mismatch
+
+
+cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
+                  Buf* text) except -1:
+    """A clean row into the columns, in schema order."""
+    cdef int c
+    cdef Header* h = row.h
+    cdef FrameQuality* fq = &row.fq
+    cdef const char* s
+    cdef char rng[16]
+    cdef Buf tmp
+    for c in range(_ncols):
+        f = _field[c]
+        if f == F_NULL:
+            cs.add_null(c)
+        elif f == F_PATH:
+            cs.add_text(c, ident.path, ident.path_len)
+        elif f == F_SPLIT:
+            cs.add_text(c, ident.split, ident.split_len)
+        elif f == F_ROOT:
+            cs.add_text(c, ident.root, ident.root_len)
+        elif f == F_ENTRY_TYPE:
+            cs.add_text(c, b"file", 4)
+        elif f == F_BYTES:
+            cs.add_int(c, row.bytes)
+        elif f == F_MTIME_NS:
+            if row.has_mtime:
+                cs.add_int(c, row.mtime_ns)
+            else:
+                cs.add_null(c)
+        elif f == F_READ_BYTES:
+            cs.add_int(c, row.read_bytes)
+        elif f == F_SCANNED_AT:
+            cs.add_int(c, ident.scanned_at)
+        elif f == F_SCANNER_VERSION:
+            cs.add_text(c, PyBytes_AS_STRING(_SCANNER_VERSION), PyBytes_GET_SIZE(_SCANNER_VERSION))
+        elif f == F_FORMAT:
+            cs.add_text(c, b"jpeg", 4)
+        elif f == F_EXT:
+            cs.add_text(c, ident.ext, ident.ext_len)
+        elif f == F_EXT_MISMATCH:
+            cs.add_bool(c, ident.ext_mismatch)
+        elif f == F_WIDTH:
+            cs.add_int(c, h.width)
+        elif f == F_HEIGHT:
+            cs.add_int(c, h.height)
+        elif f == F_COMPONENTS:
+            cs.add_int(c, h.ncomp)
+        elif f == F_COMPONENT_IDS:
+            cs.add_text(c, text.data + row.ids_at, row.ids_len)
+        elif f == F_COLOR:
+            cs.add_text(c, row.color, c_strlen(row.color))
+        elif f == F_SAMPLING_FACTORS:
+            cs.add_text(c, text.data + row.factors_at, row.factors_len)
+        elif f == F_SUBSAMPLING:
+            if row.subsampling != NULL:
+                cs.add_text(c, row.subsampling, c_strlen(row.subsampling))
+            else:
+                cs.add_text(c, text.data + row.factors_at, row.factors_len)
+        elif f == F_CHROMA_FACTORS_DIFFER:
+            cs.add_bool(c, row.chroma_differ)
+        elif f == F_PROCESS:
+            s = process(h.sof)
+            cs.add_text(c, s, c_strlen(s))
+        elif f == F_SOF:
+            cs.add_int(c, h.sof)
+        elif f == F_PROGRESSIVE:
+            cs.add_bool(c, is_progressive(h.sof))
+        elif f == F_ARITHMETIC:
+            cs.add_bool(c, is_arithmetic(h.sof))
+        elif f == F_PRECISION:
+            cs.add_int(c, h.precision)
+        elif f == F_RESTART_INTERVAL:
+            cs.add_int(c, h.restart_interval)
+        elif f == F_HEADER_BYTES:
+            cs.add_int(c, h.sos_offset)
+        elif f == F_QTABLE_IDS:
+            cs.add_text(c, text.data + row.slots_at, row.slots_len)
+        elif f == F_QTABLES:
+            if fq.set:
+                cs.add_text(c, text.data + fq.text_at, fq.text_len)
+            else:
+                cs.add_null(c)
+        elif f == F_QTABLE_BITS:
+            if fq.set:
+                cs.add_int(c, fq.qtable_bits)
+            else:
+                cs.add_null(c)
+        elif f == F_QTABLES_HASH:
+            if fq.set:
+                cs.add_text(c, fq.hash16, 16)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_LUMA:
+            if fq.set:
+                cs.add_int(c, fq.quality_luma)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_CHROMA:
+            if fq.set and fq.has_chroma:
+                cs.add_int(c, fq.quality_chroma)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_CHROMA_RANGE:
+            if fq.set and fq.has_range:
+                tmp.data = rng
+                tmp.len = 0
+                tmp.cap = 16
+                buf_uint(&tmp, fq.range_lo)
+                buf_byte(&tmp, b'-')
+                buf_uint(&tmp, fq.range_hi)
+                cs.add_text(c, rng, tmp.len)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_EXACT:
+            if fq.set:
+                cs.add_bool(c, fq.exact)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_FIT_ERROR:
+            if fq.set:
+                cs.add_float(c, fq.fit_error)
+            else:
+                cs.add_null(c)
+        elif f == F_QUALITY_CLOSENESS:
+            if fq.set:
+                cs.add_float(c, fq.closeness)
+            else:
+                cs.add_null(c)
+        elif f == F_ENCODER:
+            cs.add_text(c, row.encoder, c_strlen(row.encoder))
+        elif f == F_HUFFMAN_TABLES:
+            cs.add_int(c, h.huffman_tables)
+        elif f == F_HUFFMAN_STANDARD:
+            if h.huffman_tables:
+                cs.add_bool(c, h.huffman_all_standard)
+            else:
+                cs.add_null(c)
+        elif f == F_APP_MARKERS:
+            cs.add_text(c, text.data + row.apps_at, row.apps_len)
+        elif f == F_JFIF:
+            cs.add_bool(c, h.jfif)
+        elif f == F_JFIF_VERSION:
+            if h.jfif:
+                cs.add_text(c, text.data + row.version_at, row.version_len)
+            else:
+                cs.add_null(c)
+        elif f == F_DENSITY_UNIT:
+            if h.jfif:
+                cs.add_int(c, h.density_unit)
+            else:
+                cs.add_null(c)
+        elif f == F_X_DENSITY:
+            if h.jfif:
+                cs.add_int(c, h.x_density)
+            else:
+                cs.add_null(c)
+        elif f == F_Y_DENSITY:
+            if h.jfif:
+                cs.add_int(c, h.y_density)
+            else:
+                cs.add_null(c)
+        elif f == F_ADOBE_TRANSFORM:
+            if h.adobe:
+                cs.add_int(c, h.adobe_transform)
+            else:
+                cs.add_null(c)
+        elif f == F_EXIF:
+            cs.add_bool(c, h.exif.present)
+        elif f == F_ORIENTATION:
+            if h.exif.present and h.exif.orientation:
+                cs.add_int(c, h.exif.orientation)
+            else:
+                cs.add_null(c)
+        elif f == F_EXIF_MAKE:
+            add_exif_string(cs, c, h, data, h.exif.make_at, h.exif.make_len)
+        elif f == F_EXIF_MODEL:
+            add_exif_string(cs, c, h, data, h.exif.model_at, h.exif.model_len)
+        elif f == F_EXIF_SOFTWARE:
+            add_exif_string(cs, c, h, data, h.exif.software_at, h.exif.software_len)
+        elif f == F_XMP:
+            cs.add_bool(c, h.xmp)
+        elif f == F_ICC:
+            cs.add_bool(c, h.icc_chunks > 0)
+        elif f == F_ICC_BYTES:
+            if h.icc_chunks:
+                cs.add_int(c, h.icc_bytes)
+            else:
+                cs.add_null(c)
+        elif f == F_ICC_COLORSPACE:
+            if h.icc_chunks and row.has_colorspace:
+                cs.add_text(c, text.data + row.colorspace_at, row.colorspace_len)
+            else:
+                cs.add_null(c)
+        elif f == F_MPF:
+            cs.add_bool(c, h.mpf)
+        elif f == F_PHOTOSHOP:
+            cs.add_bool(c, h.photoshop)
+        elif f == F_COMMENT:
+            if h.has_comment:
+                cs.add_text(c, text.data + row.comment_at, row.comment_len)
+            else:
+                cs.add_null(c)
+        elif f == F_TRUNCATED:
+            if row.tail_checked:
+                cs.add_bool(c, row.truncated)
+            else:
+                cs.add_null(c)
+        elif f == F_TRAILING_BYTES:
+            if row.tail_checked and row.has_trailing:
+                cs.add_int(c, row.trailing_bytes)
+            else:
+                cs.add_null(c)
+        elif f == F_TAIL_CHECKED:
+            cs.add_bool(c, row.tail_checked)
+        elif f == F_BACKEND:
+            cs.add_text(c, b"header", 6)
+        else:
+            cs.add_null(c)
+    cs.end_row()
+    return 0
+
+cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data, Py_ssize_t at,
+                       Py_ssize_t n) except -1:
+    if not h.exif.present or at < 0:
+        return cs.add_null(c)
+    text = exif_string(data, at, n)
+    if text is None:
+        return cs.add_null(c)
+    return cs.add_str(c, text)
+
+cdef inline Py_ssize_t c_strlen(const char* s):
+    cdef Py_ssize_t n = 0
+    while s[n]:
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# mirrors sources/local.py (audit_local_file for an entry the listing called regular)
+# ---------------------------------------------------------------------------------------------
+cdef int identity_of(Identity* ident, str path, str split, str root, int64_t scanned_at,
+                     list keep) except -1:
+    cdef object ext_text
+    ident.path = PyUnicode_AsUTF8AndSize(path, &ident.path_len)
+    ident.split = PyUnicode_AsUTF8AndSize(split, &ident.split_len)
+    ident.root = PyUnicode_AsUTF8AndSize(root, &ident.root_len)
+    ident.scanned_at = scanned_at
+    ext_text = extension_of(path, ident.ext, &ident.ext_len)
+    if ext_text is not None:  # the reference's answer, as UTF-8
+        encoded = ext_text.encode("utf-8")
+        if len(encoded) > EXT_MAX:
+            return -2  # an extension this long: the reference makes the whole row
+        memcpy(ident.ext, PyBytes_AS_STRING(encoded), len(encoded))
+        ident.ext_len = len(encoded)
+    ident.ext_mismatch = is_ext_mismatch(ident.ext, ident.ext_len)
+    return 0
+
+cdef int audit_open_file(int fd, Py_ssize_t* size_out, int64_t* mtime_out) except -1:
+    cdef struct_stat st
+    if fstat(fd, &st) != 0 or not S_ISREG(st.st_mode):
+        return FALLBACK
+    size_out[0] = st.st_size
+    mtime_out[0] = <int64_t>st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec
+    return CLEAN
+
+def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
+                object scanned_at, tuple limits, object fallback):
+    """The rows of a FileBatch, as a ColumnSet: clean files audited here, every other entry by
+    `fallback(k)` (the reference core's row dict for entry k, in order)."""
+    cdef ColumnSet cs = ColumnSet()
+    cdef Py_ssize_t k, n = len(fs_paths), size
+    cdef int64_t mtime, when = timestamp_us(scanned_at)
+    cdef Limits lim
+    cdef Identity ident
+    cdef Row row
+    cdef Header* h = <Header*>malloc(sizeof(Header))
+    cdef Buf head, tail, text
+    cdef Source src
+    cdef int fd, r
+    cdef bytes encoded
+    cdef const char* c_path
+    cdef const uchar* flags = <const uchar*>PyBytes_AS_STRING(regular)
+    if not _configured:
+        raise RuntimeError("jpegaudit._ccore: configure() was not called")
+    if h == NULL:
+        raise MemoryError()
+    memset(&head, 0, sizeof(Buf))
+    memset(&tail, 0, sizeof(Buf))
+    memset(&text, 0, sizeof(Buf))
+    limits_from(limits, &lim)
+    try:
+        for k in range(n):
+            r = FALLBACK
+            if k < PyBytes_GET_SIZE(regular) and flags[k]:
+                path = paths[k]
+                if identity_of(&ident, path, split, root, when, None) == 0:
+                    fs_path = fs_paths[k]
+                    if PyUnicode_IS_ASCII(fs_path):  # its own bytes are the name
+                        c_path = PyUnicode_AsUTF8AndSize(fs_path, NULL)
+                    else:
+                        encoded = PyUnicode_EncodeFSDefault(fs_path)
+                        c_path = PyBytes_AS_STRING(encoded)
+                    with nogil:
+                        fd = c_open(c_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
+                    if fd >= 0:
+                        try:
+                            memset(&row, 0, sizeof(Row))
+                            r = audit_open_file(fd, &size, &mtime)
+                            if r == CLEAN:
+                                row.bytes = size
+                                row.has_mtime = True
+                                row.mtime_ns = mtime
+                                src.fd = fd
+                                text.len = 0
+                                r = audit_bytes(&src, size, &lim, &row, h, &head, &tail, &text)
+                        finally:
+                            close(fd)
+            if r == CLEAN:
+                emit_row(cs, &ident, &row, <const uchar*>head.data, &text)
+            else:
+                cs.add_row(fallback(k))
+    finally:
+        free(h)
+        buf_free(&head)
+        buf_free(&tail)
+        buf_free(&text)
+    return cs
+
+cdef void limits_from(tuple limits, Limits* lim):
+    lim.head_bytes, lim.max_header_bytes, lim.tail_bytes, lim.max_tail_bytes, lim.read_tail = limits
+
+
+def audit_buffer(bytes data, str path, str split, str root, object scanned_at, tuple limits,
+                 object size=None):
+    """One in-memory file's clean row (a one-row ColumnSet), or None where the reference core
+    must decide: what the differential tests and the fuzzer compare with `audit_bytes`.
+    `size`: the size a stat would have given, when larger than `data` (a file that shrank
+    before it was read: every read past `data` comes back short)."""
+    cdef ColumnSet cs = ColumnSet()
+    cdef Limits lim
+    cdef Identity ident
+    cdef Row row
+    cdef Header* h = <Header*>malloc(sizeof(Header))
+    cdef Buf head, tail, text
+    cdef Source src
+    cdef int r
+    if not _configured:
+        raise RuntimeError("jpegaudit._ccore: configure() was not called")
+    if h == NULL:
+        raise MemoryError()
+    memset(&head, 0, sizeof(Buf))
+    memset(&tail, 0, sizeof(Buf))
+    memset(&text, 0, sizeof(Buf))
+    memset(&row, 0, sizeof(Row))
+    limits_from(limits, &lim)
+    try:
+        if identity_of(&ident, path, split, root, timestamp_us(scanned_at), None) != 0:
+            return None
+        src.fd = -1
+        src.mem = <const uchar*>PyBytes_AS_STRING(data)
+        src.mem_len = PyBytes_GET_SIZE(data)
+        row.bytes = src.mem_len if size is None else max(size, src.mem_len)
+        r = audit_bytes(&src, row.bytes, &lim, &row, h, &head, &tail, &text)
+        if r != CLEAN:
+            return None
+        emit_row(cs, &ident, &row, <const uchar*>head.data, &text)
+        return cs
+    finally:
+        free(h)
+        buf_free(&head)
+        buf_free(&tail)
+        buf_free(&text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration: the schema's columns and the Python core's constants, taken once from it
+# ---------------------------------------------------------------------------------------------
+def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffman, zigzag,
+              luma_base, chroma_base):
+    """Take the schema (name, Arrow type name), the scanner version and the constant tables
+    from the Python core, so that both cores read them from one place."""
+    global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
+    global _column_names
+    cdef int c, k, q, r, kind, other
+    cdef bint duplicate
+    cdef Py_ssize_t at
+    columns = list(columns)
+    if len(columns) > MAX_COLUMNS:
+        raise ValueError("too many columns")
+    _column_names = [name for name, _ in columns]
+    for c, (name, kind_name) in enumerate(columns):
+        _kind[c] = _KINDS[kind_name]
+        _field[c] = _FIELDS.get(name, F_NULL)
+    _ncols = len(columns)
+    _SCANNER_VERSION = scanner_version.encode("utf-8")
+    _NOT_JPEG_EXTENSIONS = {e.encode("ascii") for e in not_jpeg_extensions}
+    tables = sorted(standard_huffman)
+    if len(tables) != 4:
+        raise ValueError("expected the four Annex K Huffman tables")
+    _STANDARD_HUFFMAN_BLOB = b"".join(tables)
+    at = 0
+    for k in range(4):
+        _STANDARD_HUFFMAN_AT[k] = <const uchar*>PyBytes_AS_STRING(_STANDARD_HUFFMAN_BLOB) + at
+        _STANDARD_HUFFMAN_LEN[k] = len(tables[k])
+        at += len(tables[k])
+    for k in range(64):
+        ZIGZAG[k] = zigzag[k]
+        LUMA_BASE[k] = luma_base[k]
+        CHROMA_BASE[k] = chroma_base[k]
+    for kind in range(2):
+        for q in range(100):
+            ijg_table(q + 1, kind, False, REFERENCE[kind][q])
+            ijg_table(q + 1, kind, True, REFERENCE[kind][100 + q])
+        UNIQUE_COUNT[kind] = 0
+        for r in range(200):
+            duplicate = False
+            for other in range(r):
+                if memcmp(REFERENCE[kind][other], REFERENCE[kind][r], 128) == 0:
+                    duplicate = True
+                    break
+            if duplicate:
+                continue
+            for k in range(64):
+                LOG_REFERENCE_T[kind][k][UNIQUE_COUNT[kind]] = log2(<double>REFERENCE[kind][r][k])
+            UNIQUE_ROWS[kind][UNIQUE_COUNT[kind]] = r
+            UNIQUE_COUNT[kind] += 1
+    global _qcache
+    if _qcache == NULL:
+        _qcache = <QEntry*>calloc(QCACHE_SLOTS, sizeof(QEntry))
+        if _qcache == NULL:
+            raise MemoryError()
+    else:
+        memset(_qcache, 0, QCACHE_SLOTS * sizeof(QEntry))
+    _configured = True

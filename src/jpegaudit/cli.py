@@ -18,8 +18,18 @@ class CannotRun(click.ClickException):
     exit_code = EXIT_CANNOT_RUN
 
 
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from jpegaudit.sources.compiled import CORE_NAME
+
+    click.echo(f"jpegaudit {__version__} ({CORE_NAME} core)")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="jpegaudit")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and which core runs, then exit.")  # fmt: skip
 def main() -> None:
     """Audit how an image dataset was compressed, reading JPEG headers only."""
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
-from jpegaudit.audit import DEFAULT_LIMITS
+from jpegaudit.audit import DEFAULT_LIMITS, Origin
 from jpegaudit.jpeg import parse_jpeg
 from jpegaudit.jpeg.header import JpegHeader
 from jpegaudit.jpeg.markers import marker_name
 from jpegaudit.quality import match_table
-from jpegaudit.sources.local import audit_path
+from jpegaudit.sources.local import audit_local_batch, audit_path
+from jpegaudit.sources.paths import default_split, display_path
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Inspection:
     row: dict
     header: JpegHeader | None
     tables: tuple[TableReport, ...]
+    core: str = "python"  # which core made `row`: "compiled", or "python" (the reference)
 
     def to_json_dict(self) -> dict:
         row = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.row.items()}
@@ -39,11 +43,39 @@ class Inspection:
         if self.header is not None:
             header = asdict(self.header)
             header["qtables"] = {str(k): v for k, v in header["qtables"].items()}
-        return {"row": row, "header": header, "tables": [asdict(t) for t in self.tables]}
+        tables = [asdict(t) for t in self.tables]
+        return {"core": self.core, "row": row, "header": header, "tables": tables}
+
+
+def file_row(path: str) -> tuple[dict, str]:
+    """The file's store row, made as a scan makes it: by the compiled core when it is built
+    and the file is a regular one with a clean header, else by the reference core. Returns the
+    row and which core made it."""
+    try:
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        regular = False
+    handed_back = []
+
+    def reference_row(k: int) -> dict:
+        handed_back.append(k)
+        return audit_path(path)
+
+    if regular:
+        origin = Origin(default_split(path), path, datetime.now(timezone.utc))
+        columns = audit_local_batch(
+            (path,), (display_path(path),), b"\x01", origin, DEFAULT_LIMITS, reference_row
+        )
+        if columns is not None:
+            from jpegaudit.store.arrow import table_from_columns  # pyarrow: only when needed
+
+            row = table_from_columns(columns.finish()).to_pylist()[0]
+            return row, "python" if handed_back else "compiled"
+    return audit_path(path), "python"
 
 
 def inspect_file(path: str | os.PathLike) -> Inspection:
-    row = audit_path(os.fspath(path))
+    row, core = file_row(os.fspath(path))
     header = None
     tables: list[TableReport] = []
     if row["format"] == "jpeg":
@@ -71,7 +103,7 @@ def inspect_file(path: str | os.PathLike) -> Inspection:
                         close_entries=fit.close_entries,
                     )
                 )
-    return Inspection(row=row, header=header, tables=tuple(tables))
+    return Inspection(row=row, header=header, tables=tuple(tables), core=core)
 
 
 def describe(ins: Inspection) -> str:

@@ -103,3 +103,40 @@ def test_help_imports_no_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_version_says_which_core_runs(monkeypatch):
+    from jpegaudit.sources.compiled import CORE_NAME
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"jpegaudit {jpegaudit_version()} ({CORE_NAME} core)\n"
+
+
+def test_inspect_json_says_which_core_made_the_row(tmp_path, monkeypatch):
+    import jpegaudit.sources.local as local
+    from jpegaudit.sources.compiled import CORE_NAME
+
+    path = tmp_path / "x.jpg"
+    Image.new("RGB", (16, 16), 40).save(path, "JPEG", quality=80)
+    shown = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert shown["core"] == CORE_NAME and shown["row"]["quality_luma"] == 80
+    monkeypatch.setattr(local, "compiled", None)
+    reference = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert reference["core"] == "python"
+    for name in ("scanned_at",):
+        shown["row"].pop(name), reference["row"].pop(name)
+    assert shown["row"] == reference["row"]
+    png = tmp_path / "y.jpg"
+    Image.new("RGB", (4, 4)).save(png, "PNG")
+    monkeypatch.undo()
+    assert (
+        json.loads(CliRunner().invoke(main, ["inspect", str(png), "--json"]).output)["core"]
+        == "python"
+    )
+
+
+def jpegaudit_version() -> str:
+    from jpegaudit._version import __version__
+
+    return __version__

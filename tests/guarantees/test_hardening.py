@@ -73,6 +73,16 @@ def _grow_dataset(root: Path, start: int, stop: int) -> None:
         (root / f"{i:04d}.jpg").write_bytes(data)
 
 
+@pytest.fixture
+def python_core(monkeypatch):
+    """The tests that force a race by patching a Python call (os.pread, os.open, the audit of
+    one file) run the pure-Python core, which makes those calls; the compiled core's side of
+    each guarantee is shown without patching in tests/guarantees/test_hardening_compiled.py."""
+    import jpegaudit.sources.local as local
+
+    monkeypatch.setattr(local, "compiled", None)
+
+
 def rows_by_path(store) -> pd.DataFrame:
     df = read_store(store)
     assert df["path"].is_unique
@@ -127,7 +137,7 @@ def assert_parts_complete(store) -> int:
 # -- files that vanish or shrink during the scan ---------------------------------------------
 @pytest.mark.parametrize("how", ["listed-regular", "via-symlink"])
 def test_a_file_deleted_between_the_walk_and_the_read_gets_a_vanished_row(
-    tmp_path, monkeypatch, how
+    tmp_path, monkeypatch, how, python_core
 ):
     root = tmp_path / "data"
     root.mkdir()
@@ -155,7 +165,7 @@ def test_a_file_deleted_between_the_walk_and_the_read_gets_a_vanished_row(
 
 @pytest.mark.parametrize("keep", [5000, 30000], ids=["inside-head", "past-head"])
 def test_a_file_that_shrinks_after_its_fstat_gets_its_new_size_and_truncated(
-    tmp_path, monkeypatch, keep
+    tmp_path, monkeypatch, keep, python_core
 ):
     root = tmp_path / "data"
     root.mkdir()
@@ -181,7 +191,7 @@ def test_a_file_that_shrinks_after_its_fstat_gets_its_new_size_and_truncated(
 
 
 def test_files_truncated_or_deleted_while_a_scan_runs_are_seen_before_or_after(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, python_core
 ):
     """A real race: a thread truncates or deletes files while the scan reads them. Every listed
     file gets one row, either of the whole file or of what was left."""
@@ -230,7 +240,7 @@ def test_files_truncated_or_deleted_while_a_scan_runs_are_seen_before_or_after(
 
 # -- a header of 60 MB: reads stay bounded -----------------------------------------------------
 @pytest.fixture
-def reads(monkeypatch) -> list[int]:
+def reads(monkeypatch, python_core) -> list[int]:
     """The sizes `os.pread` returned, in order (scans with jobs=1 read in this process)."""
     real_pread = os.pread
     sizes: list[int] = []
@@ -281,7 +291,9 @@ def test_the_search_for_eoi_stops_at_the_tail_cap(tmp_path, reads):
 
 # -- special files are never opened ------------------------------------------------------------
 @pytest.mark.timeout(60)  # a FIFO opened for reading without O_NONBLOCK would block forever
-def test_fifos_sockets_and_devices_get_a_row_and_are_never_opened(tmp_path, monkeypatch):
+def test_fifos_sockets_and_devices_get_a_row_and_are_never_opened(
+    tmp_path, monkeypatch, python_core
+):
     root = tmp_path / "d"
     root.mkdir()
     (root / "good.jpg").write_bytes(jpeg_bytes())

@@ -65,10 +65,9 @@ def parse_exif(tiff: bytes) -> Exif:
             else:
                 warnings.append(f"Exif: orientation {value} outside 1..8")
         elif tag in (_TAG_MAKE, _TAG_MODEL, _TAG_SOFTWARE) and typ in (1, 2, 7):
-            raw = tiff[value_at : value_at + min(size, 4 * STRING_MAX_CHARS)]
-            text = raw.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
+            text = exif_string(tiff[value_at : value_at + min(size, 4 * STRING_MAX_CHARS)])
             if text:
-                strings[tag] = text[:STRING_MAX_CHARS]
+                strings[tag] = text
     return Exif(
         byte_order=tiff[:2].decode(),
         orientation=orientation,
@@ -77,3 +76,9 @@ def parse_exif(tiff: bytes) -> Exif:
         software=strings.get(_TAG_SOFTWARE),
         warnings=tuple(warnings),
     )
+
+
+def exif_string(raw: bytes) -> str:
+    """A text tag's value: up to its first NUL, as UTF-8 (bad bytes replaced), stripped, at most
+    STRING_MAX_CHARS characters ("" when nothing is left)."""
+    return raw.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()[:STRING_MAX_CHARS]

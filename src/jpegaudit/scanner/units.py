@@ -28,11 +28,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+import pyarrow as pa
+
 from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.container import ContainerBytes, shard_row
-from jpegaudit.sources.local import LocalShardFile, audit_local_file
+from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
 from jpegaudit.sources.registry import container_format
 from jpegaudit.sources.remote import (
     FetchStats,
@@ -43,7 +45,7 @@ from jpegaudit.sources.remote import (
     info_with_retries,
 )
 from jpegaudit.sources.retry import ReadFailed
-from jpegaudit.store.arrow import rows_to_table, write_part_atomically
+from jpegaudit.store.arrow import rows_to_table, table_from_columns, write_part_atomically
 from jpegaudit.store.files import PENDING_PREFIX
 
 
@@ -69,8 +71,12 @@ class UnitContext:
 
 
 class UnitRows(NamedTuple):
-    rows: list[dict]
+    table: pa.Table  # the unit's rows, in the store's schema
     complete: bool = True  # False: a shard whose reading failed part-way (redone next scan)
+
+    @classmethod
+    def of(cls, rows: list[dict], complete: bool = True) -> UnitRows:
+        return cls(rows_to_table(rows), complete)
 
 
 class Unit(Protocol):
@@ -130,11 +136,31 @@ class FileBatch:
     def rows(self, context: UnitContext) -> UnitRows:
         options = context.options
         origin = Origin(self.split, self.root, context.scanned_at)
+        if options.backend == "header" and not options.deep:
+            entries: list[Entry] | None = None
+
+            def reference_row(k: int) -> dict:
+                nonlocal entries
+                entries = entries or self.entries()
+                return _audit_local_entry(entries[k], origin, options)
+
+            regular = self.regular
+            if self.errors:  # an unlistable directory is the reference core's to report
+                flags = bytearray(regular or bytes(len(self.fs_paths)))
+                for k, _ in self.errors:
+                    flags[k] = 0
+                regular = bytes(flags)
+            columns = audit_local_batch(
+                self.fs_paths, self.paths or self.fs_paths, regular, origin, options.limits,
+                reference_row,
+            )  # fmt: skip
+            if columns is not None:
+                return UnitRows(table_from_columns(columns.finish()))
         entries = self.entries()
         rows = [_audit_local_entry(entry, origin, options) for entry in entries]
         if options.backend != "header" or options.deep:
             rows = [_deepen(row, e, options) for row, e in zip(rows, entries, strict=True)]
-        return UnitRows(rows)
+        return UnitRows.of(rows)
 
 
 @dataclass(frozen=True)
@@ -163,7 +189,7 @@ class ObjectBatch:
             results = list(pool.map(one, self.items))
         for _, stats in results:
             context.stats.add(stats)
-        return UnitRows([row for row, _ in results])
+        return UnitRows.of([row for row, _ in results])
 
 
 @dataclass(frozen=True)
@@ -210,10 +236,10 @@ class Shard:
             rows.append(shard_row(self.path, origin, "unreadable", error))
         except (ReadFailed, OSError) as exc:
             rows.append(shard_row(self.path, origin, "unreadable", f"read error: {exc}"[:300]))
-            return UnitRows(rows, complete=False)
+            return UnitRows.of(rows, complete=False)
         except Exception as exc:  # a bug in an archive reader on odd input: one row, not a crash
             rows.append(internal_error_row(self.path, origin, exc, entry_type="shard"))
-        return UnitRows(rows)
+        return UnitRows.of(rows)
 
 
 @dataclass(frozen=True)
@@ -256,42 +282,43 @@ def _digest(parts: Iterable[str]) -> str:
 
 
 # -- running a unit --------------------------------------------------------------------------
-def run_unit(work: Work) -> tuple[list[dict], UnitDone]:
+def run_unit(work: Work) -> tuple[pa.Table, UnitDone]:
     """Audit a unit: its rows, and the summary (naming the part they belong in)."""
     context = UnitContext(work.options, datetime.now(timezone.utc), FetchStats())
-    rows, complete = work.unit.rows(context)
+    table, complete = work.unit.rows(context)
+    errors = table.column("error")
     done = UnitDone(
         part=work.part_name(complete),
         unit_key=work.unit.digest(),
         pending=work.pending,
-        rows=len(rows),
-        errors=sum(r["error"] is not None for r in rows),
-        paths=tuple(r["path"] for r in rows),
+        rows=table.num_rows,
+        errors=len(errors) - errors.null_count,
+        # Only a pending unit's rows replace stored ones (engine.record): others send none back.
+        paths=tuple(table.column("path").to_pylist()) if work.pending else (),
         complete=complete,
         requests=context.stats.requests,
         fetched_bytes=context.stats.bytes,
     )
-    return rows, done
+    return table, done
 
 
 def audit_unit(work: Work) -> UnitDone:
     """Worker with the store at hand (process pool): audit, then write the part atomically."""
-    rows, done = run_unit(work)
-    write_part_atomically(rows_to_table(rows), Path(work.store) / done.part)
+    table, done = run_unit(work)
+    write_part_atomically(table, Path(work.store) / done.part)
     return done
 
 
 def audit_unit_to_parquet(work: Work) -> tuple[bytes, UnitDone]:
     """Worker without the store at hand (a cluster): the part's bytes, for the client to
     write. A shard of 10,000 members is about 1 MB of Parquet."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from jpegaudit.store.arrow import PART_COMPRESSION
 
-    rows, done = run_unit(work)
+    table, done = run_unit(work)
     sink = pa.BufferOutputStream()
-    pq.write_table(rows_to_table(rows), sink, compression=PART_COMPRESSION)
+    pq.write_table(table, sink, compression=PART_COMPRESSION)
     return sink.getvalue().to_pybytes(), done
 
 

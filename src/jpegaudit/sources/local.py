@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from jpegaudit.audit import DEFAULT_LIMITS, Origin, ReadLimits, audit_bytes
+from jpegaudit.sources.compiled import compiled
 from jpegaudit.sources.paths import default_split, display_path
 from jpegaudit.sources.retry import ReadFailed
 
@@ -55,6 +56,33 @@ def audit_path(
     its root is the path itself."""
     origin = Origin(split or default_split(fs_path), fs_path, datetime.now(timezone.utc))
     return audit_local_file(fs_path, display_path(fs_path), origin, limits)
+
+
+def audit_local_batch(
+    fs_paths: tuple[str, ...],
+    paths: tuple[str, ...],
+    regular: bytes,
+    origin: Origin,
+    limits: ReadLimits,
+    fallback: Callable[[int], dict],
+):
+    """The rows of many local files as column buffers (the compiled core's `ColumnSet`), or
+    None when the compiled core does not run here. The compiled core audits each file the
+    listing called regular whose header is clean; every other entry k gets `fallback(k)`, the
+    reference core's row (`audit_local_file`)."""
+    if compiled is None:
+        return None
+    limits_tuple = (
+        limits.head_bytes,
+        limits.max_header_bytes,
+        limits.tail_bytes,
+        limits.max_tail_bytes,
+        limits.read_tail,
+    )
+    return compiled.audit_files(
+        fs_paths, paths, regular, origin.split, origin.root, origin.scanned_at, limits_tuple,
+        fallback,
+    )  # fmt: skip
 
 
 def audit_local_file(

@@ -37,6 +37,23 @@ def rows_to_table(rows: list[dict]) -> pa.Table:
 _ROW_VALUES = operator.itemgetter(*ARROW_SCHEMA.names)
 
 
+def table_from_columns(columns: list[tuple]) -> pa.Table:
+    """A table from column buffers in schema order, as the compiled core builds them: per column
+    (name, length, null count, validity bits or None, values, int32 offsets or None)."""
+    arrays = []
+    for (name, length, nulls, validity, values, offsets), field in zip(
+        columns, ARROW_SCHEMA, strict=True
+    ):
+        if name != field.name:
+            raise ValueError(f"column {name!r} where the schema has {field.name!r}")
+        buffers = [None if validity is None else pa.py_buffer(validity)]
+        if offsets is not None:
+            buffers.append(pa.py_buffer(offsets))
+        buffers.append(pa.py_buffer(values))
+        arrays.append(pa.Array.from_buffers(field.type, length, buffers, null_count=nulls))
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
 def write_part_atomically(table: pa.Table, final_path: Path) -> None:
     """A part is written whole or not at all (store.files.write_atomically)."""
     write_atomically(

@@ -1,0 +1,53 @@
+"""The compiled scan core (`jpegaudit._ccore`, built from src/jpegaudit/_ccore.pyx by Cython when
+a compiler is there): the header walk, EXIF, names, quality and read strategy of the Python core
+in C, for local files. It handles the clean path (a regular file whose header the reference
+parses without an error or a warning) and hands every other entry back to the Python core, so
+the rows are the same whichever runs (tests/audit/test_compiled_core.py).
+
+`JPEGAUDIT_CORE=python` runs the pure-Python core even where the compiled one is built;
+`JPEGAUDIT_CORE=compiled` makes its absence an error (CI)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from jpegaudit._version import __version__
+from jpegaudit.jpeg.markers import STANDARD_HUFFMAN, ZIGZAG
+from jpegaudit.quality import CHROMA_BASE, LUMA_BASE
+from jpegaudit.schema import COLUMNS
+from jpegaudit.sniff import EXTENSION_FORMATS
+
+CORE_ENV = "JPEGAUDIT_CORE"
+
+
+class CompiledCoreMissing(ImportError):
+    """JPEGAUDIT_CORE=compiled, but the extension was not built (or does not load)."""
+
+
+def _load():
+    wanted = os.environ.get(CORE_ENV, "").strip().lower()
+    if wanted == "python":
+        return None
+    try:
+        # By name: an extension module has no source for the layer check to read, and
+        # `from jpegaudit import _ccore` would read as an import of the package root.
+        _ccore = importlib.import_module("jpegaudit._ccore")
+    except ImportError as exc:
+        if wanted == "compiled":
+            raise CompiledCoreMissing(
+                f"{CORE_ENV}=compiled, but jpegaudit._ccore does not load: {exc} "
+                "(pip install . with a C compiler builds it)"
+            ) from exc
+        return None
+    not_jpeg = sorted(ext for ext, fmt in EXTENSION_FORMATS.items() if fmt != "jpeg")
+    _ccore.configure(
+        COLUMNS, __version__, not_jpeg, STANDARD_HUFFMAN, ZIGZAG, LUMA_BASE, CHROMA_BASE
+    )
+    return _ccore
+
+
+compiled = _load()
+
+# Which core audits local files: "compiled" or "python" (jpegaudit --version, inspect --json).
+CORE_NAME = "compiled" if compiled is not None else "python"
