@@ -605,7 +605,18 @@ def machine_info() -> dict:
             capture_output=True,
             text=True,
         ).stdout.split()
-        source = f"{commit}{' + uncommitted changes in src/' if dirty else ''}" if commit else "?"
+        # The scripts may be newer than the engine they time: name the last commit of src/ too.
+        src_commit = subprocess.run(
+            ["git", "-C", here, "log", "-1", "--format=%h", "--", "src"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        source = (
+            f"{commit} (src/ last changed in {src_commit})"
+            f"{' + uncommitted changes in src/' if dirty else ''}"
+            if commit
+            else "?"
+        )
     except OSError:
         source = "?"
     return {
