@@ -44,9 +44,11 @@ needs, then times only the work; repeats interleave the contenders. CPU time is 
 of the process and of its reaped workers (getrusage): trust it over wall time on a shared
 machine. An untimed cross-check per set compares the last jpegaudit store with the Pillow rows.
 
-`--cold` then times io-floor, pillow, jpegaudit, rescan-floor and rescan once more per repeat,
-each after `echo LEVEL > /proc/sys/vm/drop_caches` (`--drop-level`, default 3: page cache,
-dentries and inodes), where the machine permits it, and measures what the disk allows:
+`--cold` then, after all warm timings, times io-floor, pillow, jpegaudit, rescan-floor and
+rescan `--cold-repeat` (2) more times per set, each child writing LEVEL to
+/proc/sys/vm/drop_caches (`--drop-level`, default 3: page cache, dentries and inodes) just
+before its timing, where the machine permits it (else it says so and skips), and measures
+what the disk allows:
 sequential 1 MiB reads and random 16 KiB / 128 KiB reads of a probe file at several queue
 depths, all after a drop.
 

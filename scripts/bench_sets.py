@@ -658,7 +658,7 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
 def write_files(task: tuple[str, int, list[tuple[int, str]]]) -> list[tuple]:
-    """Write one folder's files of set `kind`; per file (category, encoder, bytes, HeaderInfo)."""
+    """Write one folder's files of set `kind`; per file (category, encoder, bytes)."""
     kind, seed, entries = task
     make = KINDS[kind]
     out = []
@@ -669,5 +669,5 @@ def write_files(task: tuple[str, int, list[tuple[int, str]]]) -> list[tuple]:
             os.write(fd, data)
         finally:
             os.close(fd)
-        out.append((category, encoder, len(data), header_info(data)))
+        out.append((category, encoder, len(data)))
     return out

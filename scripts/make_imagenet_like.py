@@ -375,10 +375,10 @@ def write_encoded_set(args) -> int:
     with get_context("fork").Pool(args.jobs) as workers:
         written = [row for part in workers.imap(bench_sets.write_files, tasks) for row in part]
     elapsed = time.perf_counter() - started
-    n_bytes = sum(n for _, _, n, _ in written)
-    by_category = Counter(c for c, _, _, _ in written)
-    encoders = Counter(e for _, e, _, _ in written)
-    sizes = np.array([n for _, _, n, _ in written])
+    n_bytes = sum(n for _, _, n in written)
+    by_category = Counter(c for c, _, _ in written)
+    encoders = Counter(e for _, e, _ in written)
+    sizes = np.array([n for _, _, n in written])
     print(f"{args.kind}: wrote {len(written)} files in {len(tasks)} folders under {args.out}")
     print(
         f"total {n_bytes:,} bytes ({n_bytes / 2**30:.2f} GiB), mean {n_bytes / len(written) / 1024:.1f}"
