@@ -306,10 +306,15 @@ def _timestamp(stamp: int) -> str:
     return time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(stamp))
 
 
+ICC_DATE = struct.pack(">6H", 2009, 1, 1, 0, 0, 0)  # the profile header's creation date
+
+
 @lru_cache(maxsize=8)
 def icc_profile(size: int) -> bytes:
     """Pillow's littlecms sRGB profile, padded to `size` bytes with its size field set (a
-    header-only stand-in where littlecms is missing)."""
+    header-only stand-in where littlecms is missing). littlecms stamps the profile with the
+    time it was made (header bytes 24-35); a fixed date keeps the output a function of the
+    seed (the profile ID, bytes 84-99, is left zero, so it needs no update)."""
     try:
         from PIL import ImageCms
 
@@ -318,7 +323,7 @@ def icc_profile(size: int) -> bytes:
         profile = bytes(36) + b"acsp" + bytes(88)
         profile = profile[:12] + b"mntrRGB XYZ " + profile[24:]
     profile = profile.ljust(size, b"\x00")
-    return len(profile).to_bytes(4, "big") + profile[4:]
+    return len(profile).to_bytes(4, "big") + profile[4:24] + ICC_DATE + profile[36:]
 
 
 def segment(marker: int, payload: bytes) -> bytes:

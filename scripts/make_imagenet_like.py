@@ -154,17 +154,8 @@ def pool_recipes(pool_size: int, seed: int) -> list[PoolRecipe]:
 
 
 def srgb_profile(size: int) -> bytes:
-    """An sRGB ICC profile (Pillow's littlecms), padded to `size` bytes with its size field set,
-    or a header-only stand-in where littlecms is missing."""
-    try:
-        from PIL import ImageCms
-
-        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    except (ImportError, OSError):
-        profile = bytes(36) + b"acsp" + bytes(88)
-        profile = profile[:12] + b"mntrRGB XYZ " + profile[24:]
-    profile = profile.ljust(size, b"\x00")
-    return len(profile).to_bytes(4, "big") + profile[4:]
+    """An sRGB ICC profile padded to `size` bytes, with a fixed creation date."""
+    return bench_sets.icc_profile(size)
 
 
 def encode_pool_file(args: tuple[int, PoolRecipe, int]) -> tuple[str, bytes, str]:
