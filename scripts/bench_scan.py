@@ -1,32 +1,64 @@
-"""Benchmark `jpegaudit scan` against a Pillow-based header scan and the I/O floor.
+"""Benchmark `jpegaudit scan` against a Pillow-based header scan and the I/O floors, on data sets
+that behave like real data, side by side in one run.
 
-    python scripts/bench_scan.py DATASET_DIR --jobs 2 [--generate N] [--repeat 3] [--json OUT]
-    python scripts/bench_scan.py --memory-only [--memory-datasets DIR DIR ...] --jobs 2
+    python scripts/bench_scan.py --data-root DIR --sets imagenet-like,no-repeat,pool-copy,corpora
+                                 --jobs 2 [--generate] [--repeat 3] [--cold] [--json OUT]
+    python scripts/bench_scan.py DATASET_DIR --jobs 2 [--generate N] [--repeat 3]
+    python scripts/bench_scan.py --memory-only --data-root DIR [--generate] --jobs 2
     python scripts/bench_scan.py DATASET_DIR --profile 20000 [--profile-out scan.pstats]
+    python scripts/bench_scan.py DATASET_DIR --stages 20000
 
-One invocation times, with the same process-pool size and on a warm page cache:
+Sets (`--sets`, docs/performance.md "The benchmark sets"; made by scripts/make_imagenet_like.py,
+found as DIR/<set>-<N/1000>k for `--files N`, or named one by one with `--set-dir SET=PATH`):
 
-  pillow     per file: lazy `Image.open`, `.quantization`, `JpegImagePlugin.get_sampling`, size,
-             mode, then an exact IJG dictionary match of the luma and chroma tables (both the
-             baseline-clamped and the 16-bit variants of libjpeg's formula); rows are returned
-             to the main process and collected.
-  io-floor   per file: os.open, os.fstat (the tail offset needs the size), os.pread of the same
-             head (16 KiB) and tail (64 bytes) jpegaudit reads, os.close. Nothing else.
-  jpegaudit  `jpegaudit.scan([DATASET_DIR], fresh_store, jobs=jobs)`: its own walk, the audit,
-             and one Parquet part written per batch of 1000 files; a fresh store each repeat.
-  rescan     the same call again on the store just written (every file unchanged).
+  imagenet-like  every file its own encode, ImageNet's mix, ~98 % optimized Huffman tables
+  no-repeat      no two headers alike (nudged quantization tables, per-file EXIF, random sizes)
+  pool-copy      a pool of 300 encodes copied to N names: headers repeat; measures the cache,
+                 not real data
+  corpora        the real files of shared/corpora (found by walking up from the repository;
+                 `--corpora DIR`), used in place; skipped when absent. 159 files are too few to
+                 time one pass, so every timed run does `--corpora-loops` (20) complete passes
+                 (pool start and stop included in each) and reports per file per pass.
 
-The two peers get the file list up front (jpegaudit's own walker, run once, outside the
-timings), split into chunks of 1000 paths, mapped over a `ProcessPoolExecutor(jobs)` (the pool
-jpegaudit uses); the timing includes starting and stopping the pool, as jpegaudit's does.
-jpegaudit walks the folder itself inside its timing. Before the timings, one untimed pass reads
-every file in full so that all contenders read from the page cache.
+One invocation times, per set, with the same process-pool size and on a warm page cache:
+
+  io-floor     per file: os.open, os.fstat (the tail offset needs the size), os.pread of the same
+               head (16 KiB) and tail (64 bytes) jpegaudit reads, os.close. Nothing else.
+  pillow       per file: lazy `Image.open`, `.quantization`, `JpegImagePlugin.get_sampling`,
+               size, mode, then an exact IJG dictionary match of the luma and chroma tables
+               (both the baseline-clamped and the 16-bit variants of libjpeg's formula, computed
+               here, not taken from jpegaudit); rows are returned to the main process.
+  jpegaudit    `jpegaudit.scan(roots, fresh_store, jobs=jobs)`: its own walk, the audit, and one
+               Parquet part written per batch of 1000 files; a fresh store each repeat.
+  rescan       the same call again on the store just written (every file unchanged).
+  rescan-floor one process walks the roots with os.scandir and calls os.stat once per file;
+               nothing else (what a rescan of an unchanged store cannot avoid).
+
+The io-floor and Pillow peers get the file list up front (jpegaudit's own walker, run once,
+outside the timings), split into chunks of 1000 paths, mapped over a `ProcessPoolExecutor(jobs)`
+(the pool jpegaudit uses); the timing includes starting and stopping the pool, as jpegaudit's
+does. jpegaudit and the rescan-floor walk the folders themselves inside their timing. Before a
+set's timings, one untimed pass reads every file of the set in full, so that all contenders
+read from the page cache. Every timed run is a fresh interpreter (`--child`) that imports what it
+needs, then times only the work; repeats interleave the contenders. CPU time is user + system
+of the process and of its reaped workers (getrusage): trust it over wall time on a shared
+machine. An untimed cross-check per set compares the last jpegaudit store with the Pillow rows.
+
+`--cold` then, after all warm timings, times io-floor, pillow, jpegaudit, rescan-floor and
+rescan `--cold-repeat` (2) more times per set, each child writing LEVEL to
+/proc/sys/vm/drop_caches (`--drop-level`, default 3: page cache, dentries and inodes) just
+before its timing, where the machine permits it (else it says so and skips), and measures
+what the disk allows:
+sequential 1 MiB reads and random 16 KiB / 128 KiB reads of a probe file at several queue
+depths, all after a drop.
 
 Peak memory is measured apart from the timings, in a fresh subprocess per contender (so that
 `getrusage` maxima belong to that contender only), with `resource.getrusage(RUSAGE_SELF /
 RUSAGE_CHILDREN)` and, when psutil is installed, by sampling the RSS of the process tree every
-20 ms. `--memory-only` does this for jpegaudit alone on two dataset sizes (default /tmp/bench50k
-and /tmp/bench200k) to show whether memory grows with the number of files.
+20 ms. `--memory-only` runs a fresh scan and a rescan on two sizes of the imagenet-like set
+(DIR/imagenet-like-50k and DIR/imagenet-like-200k, or `--memory-datasets`), reports whether
+the fresh scan's peak is flat, the rescan's index memory per file (main-process peak growth
+between the two, against a third of 0.47 KiB) and times rescan against rescan-floor at both sizes.
 """
 
 from __future__ import annotations
@@ -46,6 +78,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import bench_sets  # scripts/bench_sets.py, beside this file
 from PIL import Image, JpegImagePlugin
 
 import jpegaudit
@@ -57,8 +90,28 @@ HEAD_BYTES = DEFAULT_LIMITS.head_bytes  # what jpegaudit reads first (16 KiB)
 TAIL_BYTES = DEFAULT_LIMITS.tail_bytes  # and from the end of the file (64 bytes)
 CHUNK = 1000  # paths per pool task, as jpegaudit's batch size
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-DEFAULT_MEMORY_DATASETS = ("/tmp/bench50k", "/tmp/bench200k")
 SCRIPTS = Path(__file__).resolve().parent
+SETS = ("imagenet-like", "no-repeat", "pool-copy", "corpora")
+SET_LABELS = {
+    "imagenet-like": "imagenet-like: per-file encodes, ImageNet's mix, ~98 % optimized Huffman",
+    "no-repeat": "no-repeat: no two headers alike (nudged tables, per-file EXIF, random sizes)",
+    "pool-copy": "pool-copy: headers repeat; measures the cache, not real data",
+    "corpora": "corpora: the real files of shared/corpora, used in place",
+    "custom": "custom: a folder given on the command line",
+}
+GENERATED = ("imagenet-like", "no-repeat", "pool-copy")  # what make_imagenet_like.py --kind makes
+FLOOR_TARGET_SETS = ("imagenet-like", "no-repeat")  # where jpegaudit <= 1.5x io-floor is a target
+TOOLS = ("io-floor", "pillow", "jpegaudit", "rescan", "rescan-floor")
+# (ratio, target, sets it applies to: None = every set)
+TARGETS = (
+    ("jpegaudit/pillow", 0.5, None),
+    ("jpegaudit/io-floor", 1.5, FLOOR_TARGET_SETS),
+    ("rescan/rescan-floor", 1.5, None),
+)
+INDEX_KIB_TARGET = round(0.47 / 3, 3)  # a third of 0.47 KiB/file, the rescan index on 0414773
+MEMORY_SIZES = (50_000, 200_000)
+FLAT_SHARE = 0.05  # a fresh scan's peak memory is "flat" when 4x the files move it less than this
+DROP_CACHES = "/proc/sys/vm/drop_caches"
 
 # --- the Pillow-based peer -------------------------------------------------------------------
 
@@ -152,12 +205,33 @@ def read_whole_chunk(paths: list[str]) -> int:
     return total
 
 
+# --- the rescan floor ------------------------------------------------------------------------
+
+
+def rescan_floor(roots: list[str]) -> int:
+    """Walk `roots` with os.scandir and stat every file once: what a rescan of an unchanged
+    store must do at least. Returns the number of files."""
+    files = 0
+    stack = list(reversed(roots))
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                else:
+                    os.stat(entry.path)
+                    files += 1
+    return files
+
+
 # --- running ---------------------------------------------------------------------------------
 
 
-def list_files(root: str) -> list[str]:
-    """Every readable entry jpegaudit's walker yields under `root` (the peers' file list)."""
-    return [e.fs_path for e in walk(root) if e.error is None]
+def list_files(roots: list[str] | str) -> list[str]:
+    """Every readable entry jpegaudit's walker yields under `roots` (the peers' file list)."""
+    if isinstance(roots, str):
+        roots = [roots]
+    return [e.fs_path for root in roots for e in walk(root) if e.error is None]
 
 
 def chunked(paths: list[str], size: int = CHUNK) -> list[list[str]]:
@@ -176,17 +250,9 @@ def time_pillow(paths: list[str], jobs: int) -> tuple[float, list[tuple]]:
     return time.perf_counter() - start, rows
 
 
-def time_io_floor(paths: list[str], jobs: int) -> tuple[float, int]:
-    chunks = chunked(paths)
-    start = time.perf_counter()
-    files = sum(n for n, _ in pool_map(io_floor_chunk, chunks, jobs))
-    return time.perf_counter() - start, files
-
-
-def time_jpegaudit(root: str, store: str, jobs: int) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = jpegaudit_scan([root], store, jobs=jobs)
-    return time.perf_counter() - start, result
+def loop_store(store: str, loop: int, loops: int) -> str:
+    """The store of pass `loop` when a timed run makes `loops` passes (one store per pass)."""
+    return store if loops == 1 else f"{store}.{loop}"
 
 
 def new_store_dir(workdir: str | None) -> str:
@@ -194,8 +260,9 @@ def new_store_dir(workdir: str | None) -> str:
     return os.path.join(parent, "store")
 
 
-def drop_store(store: str) -> None:
-    shutil.rmtree(os.path.dirname(store), ignore_errors=True)
+def drop_store(store: str | None) -> None:
+    if store is not None:
+        shutil.rmtree(os.path.dirname(store), ignore_errors=True)
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -257,9 +324,19 @@ def _cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_child(tool: str, dataset: str, jobs: int, store: str | None, sample: bool) -> dict:
-    """Body of `--child`: run one contender once in this fresh process; time only its work
-    (the peers' file list is built first, untimed); with `sample`, also measure memory."""
+def run_child(
+    tool: str,
+    roots: list[str],
+    jobs: int,
+    store: str | None,
+    sample: bool,
+    loops: int = 1,
+    drop_level: int | None = None,
+) -> dict:
+    """Body of `--child`: run one contender `loops` times in this fresh process; time only its
+    work (the peers' file list is built first, untimed); with `sample`, also measure memory;
+    with `drop_level`, drop the caches just before the timing (after the imports and the
+    peers' file list, so Python's own files are not what is read cold)."""
     sampler: TreeSampler | None = None
     if sample:
         try:
@@ -267,30 +344,46 @@ def run_child(tool: str, dataset: str, jobs: int, store: str | None, sample: boo
         except ImportError:
             pass
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    paths = list_files(dataset) if tool in ("pillow", "io-floor") else []
+    paths = list_files(roots) if tool in ("pillow", "io-floor") else []
+    chunks = chunked(paths)
+    counts: list[int] = []
+    if drop_level is not None:
+        problem = drop_caches(drop_level)
+        if problem:
+            raise SystemExit(problem)
     cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
     if sampler is not None:
         sampler.__enter__()
+    start = time.perf_counter()
     try:
-        if tool == "pillow":
-            wall, rows = time_pillow(paths, jobs)
-            files = len(rows)
-        elif tool == "io-floor":
-            wall, files = time_io_floor(paths, jobs)
-        elif tool in ("jpegaudit", "rescan"):
-            wall, result = time_jpegaudit(dataset, store, jobs)
-            files = result.scanned + result.unchanged
-            if tool == "rescan" and result.scanned:
-                raise SystemExit(f"rescan read {result.scanned} files: the store was not current")
-        else:
-            raise SystemExit(f"unknown tool {tool!r}")
+        for loop in range(loops):
+            if tool == "pillow":
+                counts.append(sum(len(p) for p in pool_map(pillow_scan_chunk, chunks, jobs)))
+            elif tool == "io-floor":
+                counts.append(sum(n for n, _ in pool_map(io_floor_chunk, chunks, jobs)))
+            elif tool == "rescan-floor":
+                counts.append(rescan_floor(roots))
+            elif tool in ("jpegaudit", "rescan"):
+                result = jpegaudit_scan(roots, loop_store(store, loop, loops), jobs=jobs)
+                counts.append(result.scanned + result.unchanged)
+                if tool == "rescan" and result.scanned:
+                    raise SystemExit(f"rescan read {result.scanned} files: the store was stale")
+            else:
+                raise SystemExit(f"unknown tool {tool!r}")
+        wall = time.perf_counter() - start
     finally:
         if sampler is not None:
             sampler.__exit__()
     # CPU seconds of this process during the run plus all its (reaped) workers: unlike wall
     # time, hardly changed by other load on the machine.
     cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before + _cpu_seconds(resource.RUSAGE_CHILDREN)
-    out = {"tool": tool, "files": files, "wall_s": wall, "cpu_s": cpu}
+    if len(set(counts)) != 1:
+        raise SystemExit(f"{tool}: passes saw different numbers of files: {counts}")
+    out = {"tool": tool, "files": counts[0], "loops": loops, "wall_s": wall, "cpu_s": cpu}
+    if tool in ("jpegaudit", "rescan"):
+        # With loops > 1, later passes fork their workers from this process: say whether it had
+        # imported pandas by then (pyarrow does at its first conversion), which they then share.
+        out["pandas_in_main_after"] = "pandas" in sys.modules
     if sample:
         out.update(
             rss_before_mib=mib(rss_before),
@@ -309,37 +402,184 @@ def run_child(tool: str, dataset: str, jobs: int, store: str | None, sample: boo
     return out
 
 
-def in_child(tool: str, dataset: str, jobs: int, store: str | None = None, sample=False) -> dict:
-    """Run one contender in a fresh interpreter (nothing imported or cached by earlier runs)."""
-    cmd = [sys.executable, __file__, "--child", tool, dataset, "--jobs", str(jobs)]
+def in_child(
+    tool: str,
+    roots: list[str],
+    jobs: int,
+    store: str | None = None,
+    sample: bool = False,
+    loops: int = 1,
+    drop_level: int | None = None,
+) -> dict:
+    """Run one contender in a fresh interpreter (nothing imported or cached by earlier runs);
+    with `drop_level`, the child drops the caches just before its timing."""
+    cmd = [sys.executable, __file__, "--child", tool, "--roots-json", json.dumps(roots)]
+    cmd += ["--jobs", str(jobs), "--loops", str(loops)]
     if store is not None:
         cmd += ["--store", store]
     if sample:
         cmd.append("--sample-memory")
+    if drop_level is not None:
+        cmd += ["--drop-first", str(drop_level)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"run of {tool} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# --- dataset generation ----------------------------------------------------------------------
+# --- data sets -------------------------------------------------------------------------------
 
 
 def count_files(root: str) -> int:
     return sum(len(files) for _, _, files in os.walk(root))
 
 
-def ensure_dataset(root: str, n_files: int) -> None:
+def find_corpora() -> Path | None:
+    """shared/corpora beside the repository or beside one of its parents (a worktree)."""
+    for parent in (SCRIPTS.parent, *SCRIPTS.parent.parents):
+        candidate = parent / "shared" / "corpora"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def set_dir_name(name: str, files: int) -> str:
+    return f"{name}-{files // 1000}k" if files % 1000 == 0 else f"{name}-{files}"
+
+
+def generate(kind: str, root: str, n_files: int, jobs: int) -> None:
+    """Make (or complete) set `kind` with `n_files` files at `root`, if it has fewer."""
     have = count_files(root) if os.path.isdir(root) else 0
     if have >= n_files:
-        print(f"dataset {root}: {have} files already there (asked {n_files}); not regenerating")
+        print(f"{root}: {have} files already there (asked {n_files}); not regenerating")
         return
-    generator = SCRIPTS / "make_imagenet_like.py"
-    if not generator.exists():
-        raise SystemExit(f"--generate needs {generator}, which does not exist yet")
-    cmd = [sys.executable, str(generator), root, "--count", str(n_files)]
+    cmd = [sys.executable, str(SCRIPTS / "make_imagenet_like.py"), root, "--kind", kind]
+    cmd += ["--files", str(n_files), "--jobs", str(jobs)]
     print("generating:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+
+
+def resolve_sets(args) -> list[tuple[str, list[str]]]:
+    """(set name, roots) for every set to time; missing sets generated with `--generate`,
+    else skipped with a message."""
+    overrides = {}
+    for spec in args.set_dir or []:
+        name, _, path = spec.partition("=")
+        if name not in SETS or not path:
+            raise SystemExit(f"--set-dir {spec!r}: want SET=PATH with SET one of {SETS}")
+        overrides[name] = os.path.abspath(path)
+    out: list[tuple[str, list[str]]] = []
+    if args.dataset is not None:
+        root = os.path.abspath(args.dataset)
+        if args.generate:
+            n = args.generate if args.generate > 0 else args.files
+            generate("imagenet-like", root, n, args.jobs)
+        out.append(("custom", [root]))
+    names = [s for s in (args.sets or "").split(",") if s]
+    for name in names:
+        if name not in SETS:
+            raise SystemExit(f"--sets: unknown set {name!r} (known: {', '.join(SETS)})")
+        if name == "corpora":
+            corpora = Path(overrides.get(name) or args.corpora or find_corpora() or "")
+            if not str(corpora) or not corpora.is_dir():
+                print("corpora: shared/corpora not found; skipped (give --corpora DIR)")
+                continue
+            roots = sorted(str(p) for p in corpora.iterdir() if p.is_dir())
+            out.append((name, roots))
+            continue
+        if name in overrides:
+            root = overrides[name]
+        elif args.data_root:
+            root = os.path.join(os.path.abspath(args.data_root), set_dir_name(name, args.files))
+        else:
+            raise SystemExit(f"--sets {name}: give --data-root DIR or --set-dir {name}=PATH")
+        if args.generate:
+            generate(name, root, args.files, args.jobs)
+        if not os.path.isdir(root) or count_files(root) == 0:
+            print(f"{name}: {root} is missing or empty; skipped (--generate makes it)")
+            continue
+        out.append((name, [root]))
+    return out
+
+
+def header_summary(paths: list[str], jobs: int) -> dict:
+    """Untimed: the set's share of optimized Huffman tables and of unique headers."""
+    infos = [i for part in pool_map(_header_infos, chunked(paths), jobs) for i in part]
+    return bench_sets.summarize_headers(infos)
+
+
+def _header_infos(paths: list[str]) -> list:
+    return [bench_sets.read_header_info(p) for p in paths]
+
+
+# --- cold cache and the disk -----------------------------------------------------------------
+
+
+def drop_caches(level: int) -> str | None:
+    """Write `level` to /proc/sys/vm/drop_caches (after a sync); a reason if not permitted."""
+    os.sync()
+    try:
+        with open(DROP_CACHES, "w") as f:
+            f.write(f"{level}\n")
+    except OSError as exc:
+        return f"dropping the page cache is not permitted here ({exc.strerror})"
+    return None
+
+
+def _pread_random(path: str, block: int, offsets: list[int]) -> None:
+    fd = os.open(path, OPEN_FLAGS)
+    try:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead: one read per call
+        for offset in offsets:
+            os.pread(fd, block, offset)
+    finally:
+        os.close(fd)
+
+
+def disk_probe(directory: str, drop_level: int, size: int = 1 << 30) -> dict:
+    """What the disk under `directory` allows, each figure after a cache drop: sequential 1 MiB
+    reads of a `size` probe file, then random aligned reads of 16 KiB (queue depth 1, 2, 8
+    threads) and 128 KiB (2 threads, about a readahead window)."""
+    path = os.path.join(directory, "disk-probe.bin")
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        print(f"disk probe: writing {size >> 20} MiB of random bytes to {path}", flush=True)
+        with open(path, "wb") as f:
+            for _ in range(size >> 23):
+                f.write(os.urandom(1 << 23))
+    out: dict = {"probe_file": path, "probe_bytes": size, "drop_level": drop_level}
+
+    def sequential() -> float:
+        start = time.perf_counter()
+        with open(path, "rb", buffering=0) as f:
+            while f.read(1 << 20):
+                pass
+        return time.perf_counter() - start
+
+    sequential()
+    out["warm_sequential_MBps"] = round(size / sequential() / 1e6)
+    drop_caches(drop_level)
+    out["cold_sequential_MBps"] = round(size / sequential() / 1e6)
+    import random
+
+    rng = random.Random(0)
+    for block, depth in ((16384, 1), (16384, 2), (16384, 8), (131072, 2)):
+        n = 1500 * depth if block == 16384 else 1500
+        offsets = [rng.randrange(size // block) * block for _ in range(n)]
+        drop_caches(drop_level)
+        threads = [
+            threading.Thread(target=_pread_random, args=(path, block, offsets[i::depth]))
+            for i in range(depth)
+        ]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+        out[f"random_{block // 1024}KiB_qd{depth}_iops"] = round(n / wall)
+        out[f"random_{block // 1024}KiB_qd{depth}_MBps"] = round(n * block / wall / 1e6, 1)
+    return out
 
 
 # --- reporting -------------------------------------------------------------------------------
@@ -368,7 +608,18 @@ def machine_info() -> dict:
             capture_output=True,
             text=True,
         ).stdout.split()
-        source = f"{commit}{' + uncommitted changes in src/' if dirty else ''}" if commit else "?"
+        # The scripts may be newer than the engine they time: name the last commit of src/ too.
+        src_commit = subprocess.run(
+            ["git", "-C", here, "log", "-1", "--format=%h", "--", "src"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        source = (
+            f"{commit} (src/ last changed in {src_commit})"
+            f"{' + uncommitted changes in src/' if dirty else ''}"
+            if commit
+            else "?"
+        )
     except OSError:
         source = "?"
     return {
@@ -438,49 +689,97 @@ def agreement(pillow_rows: list[tuple], store: str) -> dict:
 # --- modes -----------------------------------------------------------------------------------
 
 
-def run_benchmark(args) -> dict:
-    root = os.path.abspath(args.dataset)
-    if args.generate:
-        ensure_dataset(root, args.generate)
-    check_ijg_dictionary()
-    info = machine_info()
-    print(
-        f"machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, "
-        f"Pillow {info['pillow']}, pyarrow {info['pyarrow']}, jpegaudit {info['jpegaudit']}, "
-        f"load average {info['loadavg_1_5_15']}, source {info['source']}"
-    )
+def figures(times: dict, cpu: dict, n: int, loops: int) -> dict:
+    """Median/min wall, median CPU and per-file figures of each contender."""
+    out = {}
+    for tool, walls in times.items():
+        med, cpu_med = statistics.median(walls), statistics.median(cpu[tool])
+        out[tool] = {
+            "wall_s": [round(x, 4) for x in walls],
+            "cpu_s": [round(x, 4) for x in cpu[tool]],
+            "wall_median_s": round(med, 4),
+            "wall_min_s": round(min(walls), 4),
+            "cpu_median_s": round(cpu_med, 4),
+            "cpu_us_per_file": round(1e6 * cpu_med / (n * loops), 2),
+            "wall_us_per_file": round(1e6 * med / (n * loops), 2),
+            "files_per_s_median_wall": round(n * loops / med),
+        }
+    return out
 
+
+def ratios(name: str, figs: dict) -> list[dict]:
+    """Each target ratio on this set, by CPU, median wall and minimum wall; met when both the
+    CPU and the median-wall ratio are within the target (None where no target applies)."""
+    out = []
+    for ratio, target, applies in TARGETS:
+        a, b = ratio.split("/")
+        if a not in figs or b not in figs:
+            continue
+        cpu = figs[a]["cpu_median_s"] / figs[b]["cpu_median_s"]
+        wall = figs[a]["wall_median_s"] / figs[b]["wall_median_s"]
+        wall_min = figs[a]["wall_min_s"] / figs[b]["wall_min_s"]
+        has_target = applies is None or name in applies
+        out.append(
+            {
+                "ratio": ratio,
+                "cpu": round(cpu, 3),
+                "wall_median": round(wall, 3),
+                "wall_min": round(wall_min, 3),
+                "target": target if has_target else None,
+                "met": (cpu <= target and wall <= target) if has_target else None,
+            }
+        )
+    return out
+
+
+def verdict(r: dict) -> str:
+    if r["target"] is None:
+        return "no target"
+    return f"<= {r['target']}: {'met' if r['met'] else 'NOT met'}"
+
+
+def bench_set(name: str, roots: list[str], args) -> dict:
+    loops = args.corpora_loops if name == "corpora" else 1
     t0 = time.perf_counter()
-    paths = list_files(root)
-    list_s = time.perf_counter() - t0
+    paths = list_files(roots)
     n = len(paths)
-    print(f"dataset {root}: {n} files, listed in {list_s:.2f} s (untimed, for the two peers)")
+    listed = time.perf_counter() - t0
+    print()
+    print(f"== {SET_LABELS[name]}")
+    shown = roots[0] if len(roots) == 1 else f"{os.path.dirname(roots[0])}/{{{len(roots)} dirs}}"
+    print(f"{shown}: {n} files, listed in {listed:.2f} s (untimed, for the two peers)")
+    headers = header_summary(paths, args.jobs)
+    print(f"headers: {bench_sets.describe_headers(headers)}")
+    if loops > 1:
+        print(f"every timed run makes {loops} complete passes over these {n} files")
     t0 = time.perf_counter()
     total = sum(pool_map(read_whole_chunk, chunked(paths), args.jobs))
     print(
         f"warm-up: read all {total / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f} s (untimed)"
     )
 
-    tools = ("io-floor", "pillow", "jpegaudit", "rescan")
-    times: dict[str, list[float]] = {tool: [] for tool in tools}
-    cpu: dict[str, list[float]] = {tool: [] for tool in tools}
+    times: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+    cpu: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+    extra: dict[str, object] = {}
     kept_store = None
-    loads: list[float] = []  # 1-minute load average after each repeat: other work on the machine
+    loads: list[float] = []
+
+    def record(tool: str, run: dict) -> None:
+        if run["files"] != n:
+            print(f"warning: {tool} saw {run['files']} files, the list has {n}")
+        times[tool].append(run["wall_s"])
+        cpu[tool].append(run["cpu_s"])
+        if "pandas_in_main_after" in run:
+            extra[f"{tool}_pandas_in_main_after"] = run["pandas_in_main_after"]
+
     for rep in range(1, args.repeat + 1):
         for tool in ("io-floor", "pillow"):
-            run = in_child(tool, root, args.jobs)
-            if run["files"] != n:
-                print(f"warning: {tool} saw {run['files']} files, the list has {n}")
-            times[tool].append(run["wall_s"])
-            cpu[tool].append(run["cpu_s"])
+            record(tool, in_child(tool, roots, args.jobs, loops=loops))
         store = new_store_dir(args.workdir)
         try:
             for tool in ("jpegaudit", "rescan"):
-                run = in_child(tool, root, args.jobs, store)
-                if run["files"] != n:
-                    print(f"warning: {tool} saw {run['files']} files, the list has {n}")
-                times[tool].append(run["wall_s"])
-                cpu[tool].append(run["cpu_s"])
+                record(tool, in_child(tool, roots, args.jobs, store, loops=loops))
+            record("rescan-floor", in_child("rescan-floor", roots, args.jobs, loops=loops))
         finally:
             if rep == args.repeat:
                 kept_store = store
@@ -493,85 +792,65 @@ def run_benchmark(args) -> dict:
             + f" (load average after it: {loads[-1]})",
             flush=True,
         )
-    load_after = [round(x, 2) for x in os.getloadavg()]
-    print(f"load average before {info['loadavg_1_5_15']}, after the timings {load_after}")
     try:
         # Untimed cross-check of what the contenders report, on the last repeat's store.
-        checks = agreement(time_pillow(paths, args.jobs)[1], kept_store)
+        checks = agreement(time_pillow(paths, args.jobs)[1], loop_store(kept_store, 0, loops))
     finally:
         drop_store(kept_store)
 
     memory: dict[str, dict] = {}
     if not args.no_memory:
-        print("memory: one more run of each contender in a fresh subprocess (untimed)", flush=True)
-        for tool in ("io-floor", "pillow", "jpegaudit"):
+        for tool in ("io-floor", "pillow", "jpegaudit", "rescan-floor"):
             store = new_store_dir(args.workdir) if tool == "jpegaudit" else None
             try:
-                memory[tool] = in_child(tool, root, args.jobs, store, sample=True)
+                memory[tool] = in_child(tool, roots, args.jobs, store, sample=True)
                 if tool == "jpegaudit":
-                    memory["rescan"] = in_child("rescan", root, args.jobs, store, sample=True)
+                    memory["rescan"] = in_child("rescan", roots, args.jobs, store, sample=True)
             finally:
-                if store is not None:
-                    drop_store(store)
+                drop_store(store)
 
-    med = {k: statistics.median(v) for k, v in times.items()}
-    best = {k: min(v) for k, v in times.items()}
-    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
-    ratios = {
-        "wall_median": {
-            "jpegaudit/pillow": med["jpegaudit"] / med["pillow"],
-            "jpegaudit/io-floor": med["jpegaudit"] / med["io-floor"],
-        },
-        "wall_min": {
-            "jpegaudit/pillow": best["jpegaudit"] / best["pillow"],
-            "jpegaudit/io-floor": best["jpegaudit"] / best["io-floor"],
-        },
-        "cpu_median": {
-            "jpegaudit/pillow": cpu_med["jpegaudit"] / cpu_med["pillow"],
-            "jpegaudit/io-floor": cpu_med["jpegaudit"] / cpu_med["io-floor"],
-        },
-    }
-    targets = {"jpegaudit/pillow": 0.5, "jpegaudit/io-floor": 1.5}
-    report = {
-        "machine": info,
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "dataset": root,
+    figs = figures(times, cpu, n, loops)
+    result = {
+        "set": name,
+        "label": SET_LABELS[name],
+        "roots": roots,
         "files": n,
-        "jobs": args.jobs,
-        "repeat": args.repeat,
-        "wall_s": {k: [round(x, 3) for x in v] for k, v in times.items()},
-        "cpu_s": {k: [round(x, 3) for x in v] for k, v in cpu.items()},
-        "wall_median_s": {k: round(v, 3) for k, v in med.items()},
-        "wall_min_s": {k: round(v, 3) for k, v in best.items()},
-        "cpu_median_s": {k: round(v, 3) for k, v in cpu_med.items()},
-        "files_per_s_median_wall": {k: round(n / v) for k, v in med.items()},
-        "ratios": {kind: {k: round(v, 3) for k, v in r.items()} for kind, r in ratios.items()},
-        "targets": {
-            f"{k} <= {limit} (wall median)": ratios["wall_median"][k] <= limit
-            for k, limit in targets.items()
-        },
-        "loadavg_after_timings": load_after,
+        "bytes": total,
+        "loops_per_timed_run": loops,
+        "headers": headers,
+        "contenders": figs,
+        "ratios": ratios(name, figs),
         "loadavg_1min_after_each_repeat": loads,
         "agreement": checks,
         "memory": memory,
+        **extra,
     }
+    print_set(result)
+    return result
+
+
+def print_set(r: dict) -> None:
+    n, loops = r["files"], r["loops_per_timed_run"]
     print()
-    print(f"{n} files, jobs={args.jobs}, warm cache, {args.repeat} repeats")
+    per = f", {loops} passes per run; per-file figures per file per pass" if loops > 1 else ""
+    print(
+        f"{r['set']}: {n} files, warm cache, {len(r['loadavg_1min_after_each_repeat'])} repeats{per}"
+    )
     rows = []
-    for tool in tools:
-        m = memory.get(tool, {})
+    for tool, f in r["contenders"].items():
+        m = r["memory"].get(tool, {})
         rows.append(
             [
                 tool,
-                f"{med[tool]:.3f}",
-                f"{best[tool]:.3f}",
-                " ".join(f"{x:.3f}" for x in times[tool]),
-                round(n / med[tool]),
-                round(cpu_med[tool], 2),
-                round(1e6 * cpu_med[tool] / n, 1),
+                f["wall_median_s"],
+                f["wall_min_s"],
+                f["cpu_median_s"],
+                f["cpu_us_per_file"],
+                f["wall_us_per_file"],
+                f["files_per_s_median_wall"],
                 m.get("sampled_main_peak_mib", m.get("ru_maxrss_self_mib")),
-                m.get("sampled_child_peak_mib", m.get("ru_maxrss_children_mib")),
-                m.get("sampled_children_sum_peak_mib"),
+                m.get("sampled_child_peak_mib", m.get("ru_maxrss_children_mib")) or None,
+                m.get("sampled_children_sum_peak_mib") or None,  # None: no workers
             ]
         )
     print_table(
@@ -579,46 +858,182 @@ def run_benchmark(args) -> dict:
             "contender",
             "wall med s",
             "wall min s",
-            "wall runs",
-            "files/s",
             "CPU med s",
             "CPU us/file",
+            "wall us/file",
+            "files/s",
             "main MiB",
             "child MiB",
             "children sum MiB",
         ],
         rows,
     )
-    print("(CPU: user+sys of the main process and its workers; MiB: peak RSS, see --help)")
-    print()
-    for k, limit in targets.items():
+    for x in r["ratios"]:
         print(
-            f"{k:20s} wall median {ratios['wall_median'][k]:.3f}, wall min "
-            f"{ratios['wall_min'][k]:.3f}, CPU {ratios['cpu_median'][k]:.3f}  (target <= "
-            f"{limit}: {'met' if ratios['wall_median'][k] <= limit else 'NOT met'})"
+            f"{x['ratio']:20s} CPU {x['cpu']:.3f}, wall median {x['wall_median']:.3f}, wall min "
+            f"{x['wall_min']:.3f}  ({verdict(x)})"
         )
-    if checks:
-        print("agreement:", ", ".join(f"{k}={v}" for k, v in checks.items()))
-    return report
+    if r["agreement"]:
+        print("agreement:", ", ".join(f"{k}={v}" for k, v in r["agreement"].items()))
+
+
+def print_summary(results: list[dict]) -> None:
+    print()
+    print("summary: CPU us per file (median of the repeats), and the target ratios (CPU / wall)")
+    rows = []
+    for r in results:
+        c = r["contenders"]
+        row = [r["set"], r["files"]] + [c[t]["cpu_us_per_file"] for t in TOOLS]
+        for x in r["ratios"]:
+            mark = "" if x["met"] is None else (" ok" if x["met"] else " NO")
+            row.append(f"{x['cpu']:.2f} / {x['wall_median']:.2f}{mark}")
+        rows.append(row)
+    print_table(["set", "files", *TOOLS] + [f"{t[0]} (<= {t[1]})" for t in TARGETS], rows)
+    print(
+        f"(jpegaudit/io-floor has its target on {', '.join(FLOOR_TARGET_SETS)} only; "
+        "ok/NO: both CPU and median wall within the target)"
+    )
+
+
+def run_cold(results: list[dict], sets: list[tuple[str, list[str]]], args) -> dict:
+    """Each contender after a cache drop, `--cold-repeat` times per set; then the disk probe."""
+    problem = drop_caches(args.drop_level)
+    if problem:
+        print(f"\ncold cache: {problem}; skipped")
+        return {"permitted": False, "reason": problem}
+    print(f"\ncold cache: echo {args.drop_level} > {DROP_CACHES} before each run", flush=True)
+    tools = ("io-floor", "pillow", "jpegaudit", "rescan-floor", "rescan")
+    out: dict = {"permitted": True, "drop_level": args.drop_level, "sets": {}}
+    for (name, roots), warm in zip(sets, results, strict=True):
+        n = warm["files"]
+        times: dict[str, list[float]] = {t: [] for t in tools}
+        cpu: dict[str, list[float]] = {t: [] for t in tools}
+        for _ in range(args.cold_repeat):
+            store = new_store_dir(args.workdir)
+            try:
+                for tool in tools:
+                    run = in_child(
+                        tool,
+                        roots,
+                        args.jobs,
+                        store if tool in ("jpegaudit", "rescan") else None,
+                        drop_level=args.drop_level,
+                    )
+                    times[tool].append(run["wall_s"])
+                    cpu[tool].append(run["cpu_s"])
+            finally:
+                drop_store(store)
+        figs = figures(times, cpu, n, 1)
+        out["sets"][name] = {"files": n, "contenders": figs, "ratios": ratios(name, figs)}
+        print(f"{name} (cold, {args.cold_repeat} runs each):")
+        print_table(
+            ["contender", "wall med s", "wall min s", "CPU med s", "wall us/file", "files/s"],
+            [
+                [t, f["wall_median_s"], f["wall_min_s"], f["cpu_median_s"]]
+                + [f["wall_us_per_file"], f["files_per_s_median_wall"]]
+                for t, f in figs.items()
+            ],
+        )
+        for x in out["sets"][name]["ratios"]:
+            print(f"  {x['ratio']:20s} wall median {x['wall_median']:.3f}, CPU {x['cpu']:.3f}")
+    probe_dir = args.data_root or args.workdir or tempfile.gettempdir()
+    disk = disk_probe(probe_dir, args.drop_level)
+    out["disk"] = disk
+    print("disk (after a drop each):", ", ".join(f"{k} {v}" for k, v in disk.items()))
+    iops = disk.get(f"random_16KiB_qd{args.jobs}_iops") or disk["random_16KiB_qd2_iops"]
+    for name, cold in out["sets"].items():
+        floor = cold["contenders"]["io-floor"]
+        reads = floor["wall_median_s"] * iops / cold["files"]
+        cold["floor_equals_random_16KiB_reads_per_file"] = round(reads, 2)
+        print(
+            f"  {name}: the cold io-floor's wall time is what {reads:.2f} random 16 KiB reads per "
+            f"file take at queue depth {args.jobs} ({iops} reads/s)"
+        )
+    return out
+
+
+def run_benchmark(args) -> dict:
+    check_ijg_dictionary()
+    info = machine_info()
+    print(
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, "
+        f"Pillow {info['pillow']}, pyarrow {info['pyarrow']}, jpegaudit {info['jpegaudit']}, "
+        f"load average {info['loadavg_1_5_15']}, source {info['source']}"
+    )
+    sets = resolve_sets(args)
+    if not sets:
+        raise SystemExit("no data set to time (give DATASET, or --sets with --data-root)")
+    results = [bench_set(name, roots, args) for name, roots in sets]
+    load_after = [round(x, 2) for x in os.getloadavg()]
+    print_summary(results)
+    print(f"load average before {info['loadavg_1_5_15']}, after the warm timings {load_after}")
+    cold = run_cold(results, sets, args) if args.cold else None
+    return {
+        "machine": info,
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "jobs": args.jobs,
+        "repeat": args.repeat,
+        "targets": [{"ratio": r, "target": t, "sets": s or "all"} for r, t, s in TARGETS],
+        "sets": results,
+        "loadavg_after_warm_timings": load_after,
+        "cold": cold,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def memory_datasets(args) -> list[str]:
+    if args.memory_datasets:
+        return [os.path.abspath(d) for d in args.memory_datasets]
+    if not args.data_root:
+        raise SystemExit("--memory-only: give --data-root DIR (or --memory-datasets DIR DIR)")
+    roots = []
+    for n in MEMORY_SIZES:
+        root = os.path.join(os.path.abspath(args.data_root), set_dir_name("imagenet-like", n))
+        if args.generate:
+            generate("imagenet-like", root, n, args.jobs)
+        if os.path.isdir(root):
+            roots.append(root)
+        else:
+            print(f"{root} is missing; skipped (--generate makes it)")
+    return roots
 
 
 def run_memory_only(args) -> dict:
-    datasets = args.memory_datasets or [d for d in DEFAULT_MEMORY_DATASETS if os.path.isdir(d)]
+    """Fresh scan and rescan of each dataset in a fresh, memory-sampled process; then rescan
+    against rescan-floor, interleaved, `--repeat` times; then what grows with the files."""
+    datasets = memory_datasets(args)
     if not datasets:
-        raise SystemExit("--memory-only: no dataset (give --memory-datasets DIR ...)")
+        raise SystemExit("--memory-only: no dataset")
     info = machine_info()
+    print(f"machine: load average {info['loadavg_1_5_15']}, source {info['source']}")
     results = []
-    for dataset in datasets:
-        root = os.path.abspath(dataset)
+    for root in datasets:
         n = count_files(root)
-        print(f"{root}: {n} files; fresh scan, then rescan, jobs={args.jobs}", flush=True)
+        print(f"{root}: {n} files; fresh scan, rescan, then rescan vs rescan-floor", flush=True)
         store = new_store_dir(args.workdir)
         try:
-            fresh = in_child("jpegaudit", root, args.jobs, store, sample=True)
-            rescan = in_child("rescan", root, args.jobs, store, sample=True)
+            fresh = in_child("jpegaudit", [root], args.jobs, store, sample=True)
+            rescan = in_child("rescan", [root], args.jobs, store, sample=True)
+            times: dict[str, list[float]] = {"rescan": [], "rescan-floor": []}
+            cpu: dict[str, list[float]] = {"rescan": [], "rescan-floor": []}
+            for _ in range(args.repeat):
+                for tool in ("rescan-floor", "rescan"):
+                    run = in_child(tool, [root], args.jobs, store if tool == "rescan" else None)
+                    times[tool].append(run["wall_s"])
+                    cpu[tool].append(run["cpu_s"])
         finally:
             drop_store(store)
-        results.append({"dataset": root, "files": n, "fresh": fresh, "rescan": rescan})
+        figs = figures(times, cpu, n, 1)
+        results.append(
+            {
+                "dataset": root,
+                "files": n,
+                "fresh": fresh,
+                "rescan": rescan,
+                "rescan_timing": figs,
+                "ratios": ratios("imagenet-like", figs),
+            }
+        )
     print()
     rows = []
     for r in results:
@@ -629,13 +1044,13 @@ def run_memory_only(args) -> dict:
                     os.path.basename(r["dataset"]),
                     kind,
                     m["files"],
-                    m["wall_s"],
+                    round(m["wall_s"], 2),
                     m["rss_before_mib"],
                     m.get("sampled_main_peak_mib"),
                     m["ru_maxrss_self_mib"],
-                    m.get("sampled_child_peak_mib"),
-                    m["ru_maxrss_children_mib"],
-                    m.get("sampled_children_sum_peak_mib"),
+                    m.get("sampled_child_peak_mib") or None,  # None: no workers
+                    m["ru_maxrss_children_mib"] or None,
+                    m.get("sampled_children_sum_peak_mib") or None,
                 ]
             )
     print_table(
@@ -654,11 +1069,85 @@ def run_memory_only(args) -> dict:
         rows,
     )
     print("(MiB; 'peak' sampled every 20 ms with psutil, 'maxrss' from getrusage)")
+    print()
+    print("rescan of an unchanged store against the rescan floor (walk + one stat per file):")
+    rows = []
+    for r in results:
+        f = r["rescan_timing"]
+        x = r["ratios"][0]
+        rows.append(
+            [os.path.basename(r["dataset"]), r["files"]]
+            + [f[t]["cpu_us_per_file"] for t in ("rescan-floor", "rescan")]
+            + [f[t]["wall_median_s"] for t in ("rescan-floor", "rescan")]
+            + [x["cpu"], x["wall_median"], verdict(x)]
+        )
+    print_table(
+        [
+            "dataset",
+            "files",
+            "floor CPU us/file",
+            "rescan CPU us/file",
+            "floor wall s",
+            "rescan wall s",
+            "CPU ratio",
+            "wall ratio",
+            "target",
+        ],
+        rows,
+    )
+    growth: dict = {}
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        extra_files = large["files"] - small["files"]
+
+        def per_file(kind: str, key: str) -> float | None:
+            a, b = small[kind].get(key), large[kind].get(key)
+            if a is None or b is None or extra_files <= 0:
+                return None
+            return round((b - a) * 1024 / extra_files, 4)
+
+        index = per_file("rescan", "sampled_main_peak_mib")
+        if index is None:
+            index = per_file("rescan", "ru_maxrss_self_mib")
+        fresh_main = per_file("fresh", "sampled_main_peak_mib")
+        fresh_child = per_file("fresh", "sampled_child_peak_mib")
+
+        def growth_share(key: str) -> float | None:
+            a, b = small["fresh"].get(key), large["fresh"].get(key)
+            return None if not a or b is None else (b - a) / a
+
+        shares = [growth_share("sampled_main_peak_mib"), growth_share("sampled_child_peak_mib")]
+        growth = {
+            "index_kib_per_file": index,
+            "index_target_kib_per_file": INDEX_KIB_TARGET,
+            "index_target_met": None if index is None else index <= INDEX_KIB_TARGET,
+            "fresh_main_kib_per_file": fresh_main,
+            "fresh_largest_worker_kib_per_file": fresh_child,
+            "fresh_peak_growth_share": [None if x is None else round(x, 4) for x in shares],
+            # Flat: each peak (main, largest worker) within 5 % of the smaller set's. The
+            # workers' header caches are bounded (4096 entries), so they fill on either set.
+            "fresh_flat": None if None in shares else max(abs(x) for x in shares) < FLAT_SHARE,
+        }
+        print()
+        print(
+            f"rescan index memory: {index} KiB per file (main-process peak growth from "
+            f"{small['files']} to {large['files']} files; target <= {INDEX_KIB_TARGET}: "
+            f"{'met' if growth['index_target_met'] else 'NOT met'})"
+        )
+        print(
+            f"fresh scan peak growth: main {fresh_main} KiB/file, largest worker {fresh_child} "
+            f"KiB/file ({', '.join(f'{100 * x:+.1f} %' for x in shares if x is not None)} of the "
+            f"smaller set's peaks): {'flat' if growth['fresh_flat'] else 'NOT flat'} (flat: each "
+            f"within {100 * FLAT_SHARE:.0f} %)"
+        )
     return {
         "machine": info,
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
         "jobs": args.jobs,
+        "repeat": args.repeat,
         "memory": results,
+        "growth": growth,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -845,35 +1334,67 @@ def run_stages(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", nargs="?", help="folder of images to scan")
-    parser.add_argument("--jobs", type=int, default=2, help="pool size for every contender")
-    parser.add_argument("--repeat", type=int, default=3, help="timed repeats (median reported)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dataset", nargs="?", help="a folder of images to time as set 'custom'")
+    parser.add_argument(
+        "--sets", help=f"comma-separated sets to time, in this order: {','.join(SETS)}"
+    )
+    parser.add_argument("--data-root", metavar="DIR", help="where the sets are: DIR/<set>-<N>k")
+    parser.add_argument(
+        "--set-dir", action="append", metavar="SET=PATH", help="one set's folder (repeatable)"
+    )
+    parser.add_argument("--corpora", metavar="DIR", help="default: shared/corpora, found upward")
+    parser.add_argument(
+        "--corpora-loops", type=int, default=20, help="passes per timed run on corpora (20)"
+    )
+    parser.add_argument("--files", type=int, default=50_000, help="files per generated set")
     parser.add_argument(
         "--generate",
+        nargs="?",
         type=int,
+        const=-1,
         metavar="N",
-        help="first create DATASET with N files (scripts/make_imagenet_like.py)",
+        help="first make missing sets (scripts/make_imagenet_like.py): --files each, or N for "
+        "DATASET",
     )
-    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--jobs", type=int, default=2, help="pool size for every contender")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats (median reported)")
+    parser.add_argument("--json", metavar="OUT", help="also write every figure as JSON")
     parser.add_argument("--workdir", help="where the temporary scan stores go (default: TMPDIR)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     parser.add_argument(
+        "--cold", action="store_true", help="also time each contender after a cache drop"
+    )
+    parser.add_argument(
+        "--drop-level",
+        type=int,
+        choices=(1, 2, 3),
+        default=3,
+        help="what --cold drops: 1 page cache, 3 also dentries and inodes (default)",
+    )
+    parser.add_argument("--cold-repeat", type=int, default=2, help="cold runs per contender")
+    parser.add_argument(
+        "--disk-only", action="store_true", help="only measure what the disk allows, and exit"
+    )
+    parser.add_argument(
         "--memory-only",
         action="store_true",
-        help="only jpegaudit's peak memory on --memory-datasets",
+        help="fresh scan and rescan at 50k and 200k files: peak memory, index memory per file, "
+        "rescan vs rescan-floor",
     )
     parser.add_argument(
         "--memory-datasets",
         nargs="+",
         metavar="DIR",
-        help=f"default: those of {', '.join(DEFAULT_MEMORY_DATASETS)} that exist",
+        help="default: DATA_ROOT/imagenet-like-50k and imagenet-like-200k",
     )
     parser.add_argument(
         "--profile",
         type=int,
         metavar="N",
-        help="cProfile a jobs=1 jpegaudit scan of about N files and exit",
+        help="cProfile a jobs=1 jpegaudit scan of about N files of DATASET and exit",
     )
     parser.add_argument("--profile-out", metavar="FILE", help="pstats file for --profile")
     parser.add_argument(
@@ -883,22 +1404,41 @@ def main(argv: list[str] | None = None) -> None:
         help="CPU time per file of each scan stage, in one process, on about N files, and exit",
     )
     parser.add_argument("--child", metavar="TOOL", help=argparse.SUPPRESS)
+    parser.add_argument("--roots-json", help=argparse.SUPPRESS)
+    parser.add_argument("--loops", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--drop-first", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--sample-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        report = run_child(args.child, args.dataset, args.jobs, args.store, args.sample_memory)
+        report = run_child(
+            args.child,
+            json.loads(args.roots_json),
+            args.jobs,
+            args.store,
+            args.sample_memory,
+            args.loops,
+            args.drop_first,
+        )
         print(json.dumps(report))
         return
     if args.memory_only:
         report = run_memory_only(args)
-    elif args.dataset is None:
-        parser.error("DATASET_DIR is required (except with --memory-only)")
-    elif args.profile:
-        report = run_profile(args)
-    elif args.stages:
-        report = run_stages(args)
+    elif args.disk_only:
+        problem = drop_caches(args.drop_level)
+        if problem:
+            raise SystemExit(problem)
+        report = disk_probe(
+            args.data_root or args.workdir or tempfile.gettempdir(), args.drop_level
+        )
+        print(json.dumps(report, indent=2))
+    elif args.profile or args.stages:
+        if args.dataset is None:
+            parser.error("--profile and --stages need DATASET_DIR")
+        report = run_profile(args) if args.profile else run_stages(args)
+    elif args.dataset is None and not args.sets:
+        parser.error("give DATASET_DIR or --sets (or --memory-only)")
     else:
         report = run_benchmark(args)
     if args.json:

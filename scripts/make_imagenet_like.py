@@ -1,24 +1,33 @@
-"""Generate a large ImageNet-like folder of JPEG files, fast, for the scan benchmark.
+"""Generate the scan benchmark's data sets: folders of JPEG files, fast.
 
-    python scripts/make_imagenet_like.py OUT --files 50000 [--seed 0] [--jobs 2]
+    python scripts/make_imagenet_like.py OUT --files 50000 [--kind imagenet-like] [--seed 0]
+    python scripts/make_imagenet_like.py OUT --kind no-repeat --files 50000
+    python scripts/make_imagenet_like.py OUT --kind pool-copy --files 50000
+    python scripts/make_imagenet_like.py OUT --stats-only [--sample 1000]
 
-(`--count` is an alias of `--files`.) Writes OUT/<wnid>/<wnid>_<n>.JPEG in `--classes` (1000)
-class folders, like ImageNet's train/.
+(`--count` is an alias of `--files`.) Kinds (docs/performance.md, "The benchmark sets"):
 
-How: a pool of `--pool` (300) distinct files is encoded with real encoders at known settings,
-in ImageNet's proportions (imagenet.md): mostly colour 4:4:4 IJG q96 around 500x375, about 10 %
-4:2:0 at assorted qualities (Pillow, and OpenCV at its default q95), about 1 % 4:1:1 (OpenCV,
-else cjpeg), 4:2:2, grayscale, progressive, a few below quality 10, larger camera-like frames,
-one CMYK. About a quarter carry an EXIF block (make, model, software, date), some an ICC profile
-(one of them 40 KB, so its header outgrows a 16 KiB first read) or a comment, so header sizes
-vary. Each of the N output names gets the bytes of a pool file chosen at random, written as a
-separate real file (no links, so page-cache and inode behaviour are those of N files). Files
-with EXIF get a distinct DateTime per copy, so their headers are byte-distinct as camera files'
-are; the others are byte-identical to their pool file, as ImageNet's many same-source files
-with the same frame size are in their headers.
+  imagenet-like  (default) every file is its own encode, with ImageNet's mix, per-image optimized
+                 Huffman tables on about 98 %, per-file EXIF, ICC and frame sizes; written as
+                 OUT/<wnid>/<wnid>_<n>.JPEG in `--classes` (1000) class folders, like ImageNet's
+                 train/. The recipes are in scripts/bench_sets.py.
+  no-repeat      small files in which no two headers are alike (nudged quantization tables,
+                 per-file EXIF, random sizes): OUT/dNNNN/nr_<serial>.jpg, 500 a folder.
+  pool-copy      the old method, kept for comparison and labelled for what it is: headers
+                 repeat, so it measures the header cache, not real data. A pool of `--pool`
+                 (300) distinct files is encoded in the same proportions; each of the N names
+                 gets the bytes of a pool file chosen at random, written as a separate real file
+                 (no links). Files with EXIF get a distinct DateTime per copy; the others are
+                 byte-identical to their pool file.
 
-Writing is spread over `--jobs` processes by class folder. Re-running into the same OUT with the
-same arguments rewrites the same names with the same bytes; other files in OUT are left alone.
+After writing, the script reads every file's header back and prints the share of files with
+optimized (non-Annex K) Huffman tables and the share whose header (SOI to the end of the first
+SOS segment) no other file shares; `--stats-only` prints just that for any folder (real
+datasets too), `--sample N` on a seeded sample of N files.
+
+Writing is spread over `--jobs` processes by folder. Output depends on the seed only (not on
+`--jobs`): re-running into the same OUT with the same arguments rewrites the same names with
+the same bytes; other files in OUT are left alone.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass
 from multiprocessing import get_context
 
+import bench_sets  # scripts/bench_sets.py, beside this file
 import numpy as np
 from PIL import Image
 
@@ -144,17 +154,8 @@ def pool_recipes(pool_size: int, seed: int) -> list[PoolRecipe]:
 
 
 def srgb_profile(size: int) -> bytes:
-    """An sRGB ICC profile (Pillow's littlecms), padded to `size` bytes with its size field set,
-    or a header-only stand-in where littlecms is missing."""
-    try:
-        from PIL import ImageCms
-
-        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    except (ImportError, OSError):
-        profile = bytes(36) + b"acsp" + bytes(88)
-        profile = profile[:12] + b"mntrRGB XYZ " + profile[24:]
-    profile = profile.ljust(size, b"\x00")
-    return len(profile).to_bytes(4, "big") + profile[4:]
+    """An sRGB ICC profile padded to `size` bytes, with a fixed creation date."""
+    return bench_sets.icc_profile(size)
 
 
 def encode_pool_file(args: tuple[int, PoolRecipe, int]) -> tuple[str, bytes, str]:
@@ -269,18 +270,8 @@ def class_names(count: int, rng: np.random.Generator) -> list[str]:
     return [f"n{int(n):08d}" for n in sorted(numbers)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", help="output folder (like imagenet/train)")
-    parser.add_argument("--files", "--count", dest="files", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--classes", type=int, default=1000)
-    parser.add_argument("--pool", type=int, default=300, help="distinct encoded files")
-    args = parser.parse_args(argv)
-    if args.files < 1 or args.classes < 1 or args.pool < 20:
-        parser.error("--files and --classes must be >= 1, --pool >= 20")
-
+def write_pool_copy(args) -> int:
+    """The old pool-copy set: `--pool` encodes copied to `--files` names."""
     started = time.perf_counter()
     recipes = pool_recipes(args.pool, args.seed)
     context = get_context("fork")
@@ -321,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         by_category[encoded[int(pool_index)][0]] += 1
     encoders = Counter(e for _, _, e in encoded)
     sizes = np.array([len(d) for d in _POOL])
-    print(f"wrote {n_files} files in {len(tasks)} class folders under {args.out}")
+    print(
+        f"pool-copy: wrote {n_files} files in {len(tasks)} class folders under {args.out}"
+        " (headers repeat: this set measures the header cache, not real data)"
+    )
     print(
         f"total {n_bytes:,} bytes ({n_bytes / 2**30:.2f} GiB), mean {n_bytes / n_files / 1024:.1f} KiB"
     )
@@ -336,7 +330,110 @@ def main(argv: list[str] | None = None) -> int:
         f"time {elapsed:.1f} s (pool {pool_seconds:.1f} s), {n_files / elapsed:,.0f} files/s,"
         f" jobs {args.jobs}"
     )
+    print_header_stats(args.out, args.jobs)
     return 0
+
+
+# --- the sets whose headers behave like real files' (scripts/bench_sets.py) -------------------
+
+
+def write_encoded_set(args) -> int:
+    """imagenet-like or no-repeat: every file its own encode, written by `--jobs` processes."""
+    started = time.perf_counter()
+    rng = np.random.default_rng([args.seed, 2000])
+    tasks = []
+    serial = 0
+    if args.kind == "imagenet-like":
+        folders = class_names(args.classes, rng)
+    else:
+        folders = [f"d{i:04d}" for i in range(max(1, args.files // 500 + (args.files % 500 > 0)))]
+    per_folder = np.full(len(folders), args.files // len(folders))
+    per_folder[: args.files % len(folders)] += 1
+    for folder, count in zip(folders, per_folder, strict=True):
+        if count == 0:
+            continue
+        os.makedirs(os.path.join(args.out, folder), exist_ok=True)
+        if args.kind == "imagenet-like":
+            numbers = np.cumsum(rng.integers(1, 25, size=int(count)))
+            names = [f"{folder}_{int(n)}.JPEG" for n in numbers]
+        else:
+            names = [f"nr_{serial + j:07d}.jpg" for j in range(int(count))]
+        entries = [
+            (serial + j, os.path.join(args.out, folder, name)) for j, name in enumerate(names)
+        ]
+        tasks.append((args.kind, args.seed, entries))
+        serial += int(count)
+    with get_context("fork").Pool(args.jobs) as workers:
+        written = [row for part in workers.imap(bench_sets.write_files, tasks) for row in part]
+    elapsed = time.perf_counter() - started
+    n_bytes = sum(n for _, _, n in written)
+    by_category = Counter(c for c, _, _ in written)
+    encoders = Counter(e for _, e, _ in written)
+    sizes = np.array([n for _, _, n in written])
+    print(f"{args.kind}: wrote {len(written)} files in {len(tasks)} folders under {args.out}")
+    print(
+        f"total {n_bytes:,} bytes ({n_bytes / 2**30:.2f} GiB), mean {n_bytes / len(written) / 1024:.1f}"
+        f" KiB, {sizes.min() // 1024}..{sizes.max() // 1024} KiB; encoders {dict(encoders)}"
+    )
+    for category, count in by_category.most_common():
+        print(f"  {count:8d}  {100 * count / len(written):5.1f} %  {category}")
+    print(f"time {elapsed:.1f} s, {len(written) / elapsed:,.0f} files/s, jobs {args.jobs}")
+    print_header_stats(args.out, args.jobs)
+    return 0
+
+
+def _header_infos(paths: list[str]) -> list:
+    return [bench_sets.read_header_info(p) for p in paths]
+
+
+def print_header_stats(root: str, jobs: int, sample: int | None = None, seed: int = 0) -> dict:
+    """Read back every file's header (or a seeded sample of `sample` files) and print the share
+    with optimized Huffman tables and the share whose header no other file (of those read)
+    shares."""
+    paths = sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
+    if sample is not None and sample < len(paths):
+        picks = np.random.default_rng([seed, 4000]).choice(len(paths), sample, replace=False)
+        paths = [paths[int(i)] for i in sorted(picks)]
+    chunks = [paths[i : i + 1000] for i in range(0, len(paths), 1000)]
+    with get_context("fork").Pool(jobs) as workers:
+        infos = [i for part in workers.map(_header_infos, chunks) for i in part]
+    summary = bench_sets.summarize_headers(infos)
+    what = f"a sample of {len(paths)}" if sample is not None else "all files"
+    print(f"headers ({what} under {root}): {bench_sets.describe_headers(summary)}")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", help="output folder (like imagenet/train)")
+    parser.add_argument(
+        "--kind",
+        choices=("imagenet-like", "no-repeat", "pool-copy"),
+        default="imagenet-like",
+        help="which set to write (default imagenet-like; see scripts/bench_sets.py)",
+    )
+    parser.add_argument("--files", "--count", dest="files", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--classes", type=int, default=1000, help="imagenet-like, pool-copy")
+    parser.add_argument("--pool", type=int, default=300, help="pool-copy: distinct encodes")
+    parser.add_argument(
+        "--stats-only",
+        action="store_true",
+        help="write nothing: print the header statistics of the files under OUT",
+    )
+    parser.add_argument("--sample", type=int, help="--stats-only: a seeded sample of N files")
+    args = parser.parse_args(argv)
+    if args.stats_only:
+        print_header_stats(args.out, args.jobs, args.sample, args.seed)
+        return 0
+    if args.files is None:
+        parser.error("--files is required (except with --stats-only)")
+    if args.files < 1 or args.classes < 1 or args.pool < 20:
+        parser.error("--files and --classes must be >= 1, --pool >= 20")
+    if args.kind == "pool-copy":
+        return write_pool_copy(args)
+    return write_encoded_set(args)
 
 
 if __name__ == "__main__":
