@@ -24,7 +24,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object o)
     bytes PyUnicode_EncodeFSDefault(object o)
-from libc.math cimport log2, nearbyint, sqrt
+from libc.math cimport INFINITY, fabs, log2, nearbyint, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
@@ -100,6 +100,37 @@ cdef inline int buf_byte(Buf* b, char c) except -1:
         buf_reserve(b, 1)
     b.data[b.len] = c
     b.len += 1
+    return 0
+
+cdef char DIGITS3[1000][4]  # "0".."999": length, then the digits
+cdef bint _digits_ready = False
+
+cdef void make_digits():
+    cdef int v, n
+    cdef char tmp[8]
+    for v in range(1000):
+        n = 0
+        if v >= 100:
+            tmp[n] = <char>(48 + v // 100)
+            n += 1
+        if v >= 10:
+            tmp[n] = <char>(48 + (v // 10) % 10)
+            n += 1
+        tmp[n] = <char>(48 + v % 10)
+        n += 1
+        DIGITS3[v][0] = <char>n
+        memcpy(&DIGITS3[v][1], tmp, n)
+
+cdef inline int buf_small_uint(Buf* b, uint64_t v) except -1:
+    """buf_uint, from a table for v < 1000 (table entries mostly are)."""
+    cdef int n
+    if v >= 1000:
+        return buf_uint(b, v)
+    n = DIGITS3[v][0]
+    if b.len + n > b.cap:
+        buf_reserve(b, n)
+    memcpy(b.data + b.len, &DIGITS3[v][1], n)
+    b.len += n
     return 0
 
 cdef int buf_uint(Buf* b, uint64_t v) except -1:
@@ -821,11 +852,14 @@ cdef uint16_t CHROMA_BASE[64]
 # Rows as quality._reference_tables: the 16-bit variant for q 1..100, then the baseline.
 cdef uint16_t REFERENCE[2][200][64]
 # The distinct rows (a row equal to an earlier one has the same error and can never be the
-# first argmin), in row order, and their log2 entries transposed (entry, row) so that the
-# error sums of all rows advance together, each still entry by entry.
+# first argmin), in row order: their index, their entries' log2, and the mean of those.
+DEF LOG2_SMALL_MAX = 4096
+cdef double LOG2_SMALL[LOG2_SMALL_MAX]  # log2(max(v, 1)), by the same log2(), for v < 4096
+cdef uint64_t REFERENCE_HASH[2][200]  # key_hash of each row: equal tables, equal hashes
 cdef int UNIQUE_ROWS[2][200]
 cdef int UNIQUE_COUNT[2]
-cdef double LOG_REFERENCE_T[2][64][200]
+cdef double LOG_REFERENCE[2][200][64]
+cdef double MEAN_LOG[2][200]
 DEF CLOSE_RELATIVE = 0.05
 
 cdef int ijg_scale(int quality):
@@ -859,18 +893,32 @@ cdef struct TableQuality:
     double sq_log_error
     int close_entries
 
+cdef inline double row_error(const double* reference, const double* observed, double stop_above):
+    """The sum of (reference - observed)^2 over the 64 entries in order, as the reference core
+    sums it; a partial sum above `stop_above` is returned as soon as it is reached (that row
+    cannot be the least)."""
+    cdef double e = 0.0, d
+    cdef int k
+    for k in range(64):
+        d = reference[k] - observed[k]
+        e = e + d * d
+        if e > stop_above:
+            return e
+    return e
+
 cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
     """match_table: exact IJG match (every candidate quality), else the least-squares nearest
     quality in the log domain, summed entry by entry as the reference does."""
     cdef int q, r, k, best
-    cdef double errors[200]
     cdef double observed[64]
     cdef double d, tolerance
     cdef int diff
+    cdef uint64_t hv = key_hash(<const uchar*>values, 128)
     out.ncandidates = 0
     for q in range(100):
-        if (memcmp(values, REFERENCE[kind][q], 128) == 0
-                or memcmp(values, REFERENCE[kind][100 + q], 128) == 0):
+        if ((REFERENCE_HASH[kind][q] == hv and memcmp(values, REFERENCE[kind][q], 128) == 0)
+                or (REFERENCE_HASH[kind][100 + q] == hv
+                    and memcmp(values, REFERENCE[kind][100 + q], 128) == 0)):
             if out.ncandidates == 0:
                 out.lo = q + 1
             out.hi = q + 1
@@ -881,27 +929,40 @@ cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
         out.sq_log_error = 0.0
         out.close_entries = 64
         return
-    cdef int u, count = UNIQUE_COUNT[kind], best_u
-    cdef double* column
+    cdef int u, count = UNIQUE_COUNT[kind], best_u = 0
+    cdef double mean = 0.0, best_e, e, distance, closest = INFINITY
     for k in range(64):
-        observed[k] = log2(<double>(values[k] if values[k] > 0 else 1))
-    errors[0] = 0.0
+        if values[k] < LOG2_SMALL_MAX:
+            observed[k] = LOG2_SMALL[values[k]]
+        else:
+            observed[k] = log2(<double>values[k])
+        mean = mean + observed[k]
+    mean = mean / 64
+    # The reference sums every row in full and takes the first least. Here: start from the
+    # row whose mean log is nearest, then skip any row whose error cannot be below the best
+    # found (Cauchy-Schwarz: sum of d^2 >= (sum of d)^2 / 64 = 64 (mean difference)^2, with a
+    # margin far above rounding), and stop a row's sum once it exceeds the best. The least
+    # error and its row come out exactly as the full search gives them.
     for u in range(count):
-        errors[u] = 0.0
-    # Rows side by side, entries in order: each row's sum is still sequential in k.
-    for k in range(64):
-        column = LOG_REFERENCE_T[kind][k]
-        for u in range(count):
-            d = column[u] - observed[k]
-            errors[u] = errors[u] + d * d
-    best_u = 0
-    for u in range(1, count):
-        if errors[u] < errors[best_u]:
+        distance = fabs(MEAN_LOG[kind][u] - mean)
+        if distance < closest:
+            closest = distance
+            best_u = u
+    best_e = row_error(LOG_REFERENCE[kind][best_u], observed, INFINITY)
+    for u in range(count):
+        if u == best_u:
+            continue
+        distance = MEAN_LOG[kind][u] - mean
+        if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
+            continue
+        e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
+        if e < best_e or (e == best_e and u < best_u):
+            best_e = e
             best_u = u
     best = UNIQUE_ROWS[kind][best_u]
     out.quality = best % 100 + 1
     out.exact = False
-    out.sq_log_error = errors[best_u]
+    out.sq_log_error = best_e
     out.close_entries = 0
     for k in range(64):
         tolerance = nearbyint(CLOSE_RELATIVE * REFERENCE[kind][best][k])
@@ -955,8 +1016,25 @@ cdef void sha1_block(uint32_t* hh, const uchar* block):
     hh[3] += d
     hh[4] += e
 
+ctypedef uchar* (*sha1_function)(const uchar* d, size_t n, uchar* md) noexcept nogil
+# The C library's SHA1 (OpenSSL's libcrypto, which hashlib also uses), when configure() was
+# given it: it uses the CPU's SHA instructions. Else the plain implementation below.
+cdef sha1_function _library_sha1 = NULL
+
 cdef void fingerprint(const char* msg, Py_ssize_t n, char* out):
     """quality.fingerprint: the first 16 hex digits of SHA-1(msg)."""
+    cdef uchar digest[20]
+    cdef int k
+    if _library_sha1 != NULL:
+        _library_sha1(<const uchar*>msg, n, digest)
+        for k in range(8):
+            out[2 * k] = b"0123456789abcdef"[digest[k] >> 4]
+            out[2 * k + 1] = b"0123456789abcdef"[digest[k] & 0xF]
+        return
+    sha1_plain(msg, n, out)
+
+cdef void sha1_plain(const char* msg, Py_ssize_t n, char* out):
+    """SHA-1 by the book (FIPS 180-4), for where no library SHA1 was found."""
     cdef uint32_t hh[5]
     cdef uchar block[64]
     cdef Py_ssize_t i = 0, rest
@@ -981,10 +1059,13 @@ cdef void fingerprint(const char* msg, Py_ssize_t n, char* out):
         out[2 * k + 1] = b"0123456789abcdef"[(hh[k // 4] >> (24 - 8 * (k % 4))) & 0xF]
 
 
-def sha1_prefix(bytes message):
-    """The compiled SHA-1's first 16 hex digits (tests compare it with hashlib)."""
+def sha1_prefix(bytes message, bint plain=False):
+    """The compiled SHA-1's first 16 hex digits (tests compare both with hashlib)."""
     cdef char out[16]
-    fingerprint(PyBytes_AS_STRING(message), PyBytes_GET_SIZE(message), out)
+    if plain:
+        sha1_plain(PyBytes_AS_STRING(message), PyBytes_GET_SIZE(message), out)
+    else:
+        fingerprint(PyBytes_AS_STRING(message), PyBytes_GET_SIZE(message), out)
     return out[:16].decode("ascii")
 
 
@@ -1137,7 +1218,7 @@ cdef int format_tables(Header* h, int* slots, int ntables, Buf* text) except -1:
         for j in range(64):
             if j:
                 buf_byte(text, b',')
-            buf_uint(text, h.qtables[slots[i]].values[j])
+            buf_small_uint(text, h.qtables[slots[i]].values[j])
     return 0
 
 cdef bint is_candidate(const uint16_t* values, int kind, int quality):
@@ -1395,8 +1476,9 @@ cdef int read_into(Source* src, Buf* b, Py_ssize_t offset, Py_ssize_t n) except 
         b.len += n
         return 0
     while got < n:
-        with nogil:
-            r = pread(src.fd, b.data + b.len + got, n - got, offset + got)
+        # The GIL stays held: a scan worker has no other thread to give it to, and taking it
+        # back after every read would cost more than the read of a cached header.
+        r = pread(src.fd, b.data + b.len + got, n - got, offset + got)
         if r <= 0:
             return SHORT_READ
         got += r
@@ -2084,8 +2166,7 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
                     else:
                         encoded = PyUnicode_EncodeFSDefault(fs_path)
                         c_path = PyBytes_AS_STRING(encoded)
-                    with nogil:
-                        fd = c_open(c_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
+                    fd = c_open(c_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
                     if fd >= 0:
                         try:
                             memset(&row, 0, sizeof(Row))
@@ -2160,12 +2241,15 @@ def audit_buffer(bytes data, str path, str split, str root, object scanned_at, t
 # Configuration: the schema's columns and the Python core's constants, taken once from it
 # ---------------------------------------------------------------------------------------------
 def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffman, zigzag,
-              luma_base, chroma_base):
+              luma_base, chroma_base, size_t sha1_address=0):
     """Take the schema (name, Arrow type name), the scanner version and the constant tables
-    from the Python core, so that both cores read them from one place."""
+    from the Python core, so that both cores read them from one place; `sha1_address`: the
+    address of a C `SHA1(data, n, digest)` (0: the built-in one)."""
     global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
-    global _column_names
-    cdef int c, k, q, r, kind, other
+    global _column_names, _library_sha1
+    _library_sha1 = <sha1_function>sha1_address
+    cdef int c, k, q, r, kind, other, u
+    cdef double total
     cdef bint duplicate
     cdef Py_ssize_t at
     columns = list(columns)
@@ -2187,6 +2271,9 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
         _STANDARD_HUFFMAN_AT[k] = <const uchar*>PyBytes_AS_STRING(_STANDARD_HUFFMAN_BLOB) + at
         _STANDARD_HUFFMAN_LEN[k] = len(tables[k])
         at += len(tables[k])
+    make_digits()
+    for k in range(LOG2_SMALL_MAX):
+        LOG2_SMALL[k] = log2(<double>(k if k > 0 else 1))
     for k in range(64):
         ZIGZAG[k] = zigzag[k]
         LUMA_BASE[k] = luma_base[k]
@@ -2195,6 +2282,8 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
         for q in range(100):
             ijg_table(q + 1, kind, False, REFERENCE[kind][q])
             ijg_table(q + 1, kind, True, REFERENCE[kind][100 + q])
+        for r in range(200):
+            REFERENCE_HASH[kind][r] = key_hash(<const uchar*>REFERENCE[kind][r], 128)
         UNIQUE_COUNT[kind] = 0
         for r in range(200):
             duplicate = False
@@ -2204,9 +2293,13 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
                     break
             if duplicate:
                 continue
+            u = UNIQUE_COUNT[kind]
+            total = 0.0
             for k in range(64):
-                LOG_REFERENCE_T[kind][k][UNIQUE_COUNT[kind]] = log2(<double>REFERENCE[kind][r][k])
-            UNIQUE_ROWS[kind][UNIQUE_COUNT[kind]] = r
+                LOG_REFERENCE[kind][u][k] = log2(<double>REFERENCE[kind][r][k])
+                total = total + LOG_REFERENCE[kind][u][k]
+            MEAN_LOG[kind][u] = total / 64
+            UNIQUE_ROWS[kind][u] = r
             UNIQUE_COUNT[kind] += 1
     global _qcache
     if _qcache == NULL:

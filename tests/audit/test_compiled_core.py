@@ -339,11 +339,12 @@ def test_a_scan_gives_the_same_store_with_either_core(tmp_path):
 
 # -- the compiled core's own pieces -------------------------------------------------------------------
 @needs_core
-def test_its_sha1_is_hashlibs():
+@pytest.mark.parametrize("plain", [False, True], ids=["library", "built-in"])
+def test_its_sha1_is_hashlibs(plain):
     rng = random.Random(5)
     for n in [*range(0, 130), 447, 1000, 4096]:
         message = bytes(rng.randrange(256) for _ in range(n))
-        assert core.sha1_prefix(message) == hashlib.sha1(message).hexdigest()[:16]
+        assert core.sha1_prefix(message, plain) == hashlib.sha1(message).hexdigest()[:16]
 
 
 # -- the compiled core mirrors the Python core ---------------------------------------------------------

@@ -31,8 +31,9 @@ class ScanOptions:
     jobs: int | None = None
     # A progress bar on stderr.
     progress: bool = False
-    # Files or objects per unit of work, hence per Parquet part.
-    batch_size: int = 1000
+    # Files or objects per unit of work, hence per Parquet part: large enough that writing a
+    # part (about 2.5 ms of fixed cost for its ~80 columns) is a small share of the unit.
+    batch_size: int = 4096
     # Text files naming one path or URL per line (optionally TAB size TAB mtime_ns).
     from_list: tuple[str, ...] = ()
     # Where units run: "process" (a local pool of `jobs` processes) or "dask".

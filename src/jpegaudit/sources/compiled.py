@@ -42,9 +42,35 @@ def _load():
         return None
     not_jpeg = sorted(ext for ext, fmt in EXTENSION_FORMATS.items() if fmt != "jpeg")
     _ccore.configure(
-        COLUMNS, __version__, not_jpeg, STANDARD_HUFFMAN, ZIGZAG, LUMA_BASE, CHROMA_BASE
+        COLUMNS,
+        __version__,
+        not_jpeg,
+        STANDARD_HUFFMAN,
+        ZIGZAG,
+        LUMA_BASE,
+        CHROMA_BASE,
+        _library_sha1_address(),
     )
     return _ccore
+
+
+def _library_sha1_address() -> int:
+    """Where OpenSSL's SHA1 is (libcrypto, which hashlib uses too), or 0 for the compiled
+    core's own implementation: the same digests, several times faster on CPUs with SHA
+    instructions."""
+    if os.environ.get("JPEGAUDIT_PLAIN_SHA1") == "1":
+        return 0
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("crypto")
+        if name is None:
+            return 0
+        sha1 = ctypes.CDLL(name).SHA1
+        return ctypes.cast(sha1, ctypes.c_void_p).value or 0
+    except (OSError, AttributeError):
+        return 0
 
 
 compiled = _load()
