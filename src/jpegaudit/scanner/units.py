@@ -312,13 +312,11 @@ def audit_unit(work: Work) -> UnitDone:
 def audit_unit_to_parquet(work: Work) -> tuple[bytes, UnitDone]:
     """Worker without the store at hand (a cluster): the part's bytes, for the client to
     write. A shard of 10,000 members is about 1 MB of Parquet."""
-    import pyarrow.parquet as pq
-
-    from jpegaudit.store.arrow import PART_COMPRESSION
+    from jpegaudit.store.arrow import write_part
 
     table, done = run_unit(work)
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression=PART_COMPRESSION)
+    write_part(table, sink)
     return sink.getvalue().to_pybytes(), done
 
 

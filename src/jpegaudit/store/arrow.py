@@ -21,7 +21,24 @@ _ARROW_TYPES = {
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
 ARROW_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS])
-PART_COMPRESSION = "zstd"
+# How a part is written. Snappy: every Parquet reader has it, and it writes a 4096-row part in
+# about 1.1 us a row against zstd's 1.7 (the part is about twice zstd's size: some 50 bytes a
+# row). Dictionary encoding only where values repeat: on columns that are nearly unique per
+# row it is built only to be dropped.
+PART_COMPRESSION = "snappy"
+_MOSTLY_UNIQUE = frozenset(
+    {"path", "bytes", "mtime_ns", "read_bytes", "header_bytes", "qtables", "qtables_hash",
+     "quality_fit_error", "quality_closeness", "trailing_bytes"}
+)  # fmt: skip
+PART_WRITE_OPTIONS = {
+    "compression": PART_COMPRESSION,
+    "use_dictionary": [name for name in ARROW_SCHEMA.names if name not in _MOSTLY_UNIQUE],
+}
+
+
+def write_part(table: pa.Table, where) -> None:
+    """One part, as every part is written (a path or a pyarrow output stream)."""
+    pq.write_table(table, where, **PART_WRITE_OPTIONS)
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:
@@ -56,9 +73,7 @@ def table_from_columns(columns: list[tuple]) -> pa.Table:
 
 def write_part_atomically(table: pa.Table, final_path: Path) -> None:
     """A part is written whole or not at all (store.files.write_atomically)."""
-    write_atomically(
-        lambda tmp: pq.write_table(table, tmp, compression=PART_COMPRESSION), final_path
-    )
+    write_atomically(lambda tmp: write_part(table, tmp), final_path)
 
 
 def table_to_pandas(table: pa.Table):
