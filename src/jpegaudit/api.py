@@ -44,11 +44,34 @@ def build_report(store_or_df, out_dir, **options):
     return build(store_or_df, out_dir, **options)
 
 
-def run_check(paths, policy, **options):
-    """Scan `paths` incrementally and evaluate a policy: see `jpegaudit.policy.check.run_check`."""
+def run_check(
+    paths: Sequence[str | os.PathLike] | str | os.PathLike,
+    policy,
+    *,
+    store: str | os.PathLike | None = None,
+    options: ScanOptions | None = None,
+    examples: int | None = None,
+    scan: bool = True,
+    **settings: Any,
+):
+    """Scan `paths` incrementally into `store` (default `$JPEGAUDIT_STORE`, else
+    `.jpegaudit/store`) and evaluate `policy` (a path or a loaded `Policy`); returns a
+    `CheckReport` whose `exit_code` is 0 (pass) or 1 (a rule broken), and raises `PolicyError`
+    or `CheckError` when the check cannot run. Scan settings as for `scan` (`options`, or
+    keyword arguments named like its fields); `scan=False` evaluates the store as it is;
+    `examples`: paths listed per broken rule (default 5). See
+    `jpegaudit.policy.check.run_check`."""
+    from jpegaudit.policy.check import DEFAULT_EXAMPLES
     from jpegaudit.policy.check import run_check as check
 
-    return check(paths, policy, **options)
+    return check(
+        as_paths(paths),
+        policy,
+        store=None if store is None else os.fspath(store),
+        options=ScanOptions.build(options, **settings),
+        examples=DEFAULT_EXAMPLES if examples is None else examples,
+        scan=scan,
+    )
 
 
 def scan(
