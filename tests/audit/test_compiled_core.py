@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import io
 import os
 import random
 import re
 import subprocess
 import sys
-from dataclasses import astuple, replace
+from dataclasses import astuple
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -447,9 +448,8 @@ def test_it_builds_without_the_pure_python_core_noticing(monkeypatch):
     monkeypatch.setenv("JPEGAUDIT_CORE", "python")
     assert compiled_module._load() is None
     monkeypatch.setenv("JPEGAUDIT_CORE", "compiled")
-    if core is None:
+    if importlib.util.find_spec("jpegaudit._ccore") is None:
         with pytest.raises(compiled_module.CompiledCoreMissing):
             compiled_module._load()
     else:
         assert compiled_module._load() is not None
-    assert replace(DEFAULT_LIMITS) == DEFAULT_LIMITS
