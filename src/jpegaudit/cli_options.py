@@ -26,6 +26,7 @@ SCAN_PARAMS = (
     "scheduler",
     "storage_option",
     "shards",
+    "label_from",
     "backend",
     "deep",
     "deep_reader",
@@ -52,6 +53,11 @@ _OPTIONS: tuple[Callable[[Callable], Callable], ...] = (
                  help="fsspec option for URLs (endpoint_url=..., anon=true); repeatable."),
     click.option("--shards/--no-shards", default=D.shards, show_default=True,
                  help="Open .tar and .zip files and audit their members."),
+    click.option("--label-from", default=D.label_from, metavar="REGEX|FILE",
+                 help="The label column's rule: a regular expression on the path (its group "
+                 "'label', else its first group), or a mapping file (.csv/.tsv with a header, "
+                 ".json object, .txt 'KEY LABEL' lines). Default: the container's label, else "
+                 "the class folder below the scanned folder."),
     click.option("--backend", type=click.Choice(BACKENDS), default=D.backend, show_default=True,
                  help="torchjpeg: tables and sizes read through libjpeg by torchjpeg (own "
                  "environment)."),
@@ -89,6 +95,7 @@ def options_from(params: dict[str, Any]) -> ScanOptions:
         scheduler=values["scheduler"],
         storage_options=storage_options(values["storage_option"]),
         shards=values["shards"],
+        label_from=values["label_from"],
         backend=values["backend"],
         deep=values["deep"],
         deep_reader=values["deep_reader"],

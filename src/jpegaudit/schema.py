@@ -10,6 +10,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     # identity and provenance
     ("path", "string"),
     ("split", "string"),
+    ("label", "string"),
     ("root", "string"),
     ("entry_type", "string"),
     ("bytes", "int64"),

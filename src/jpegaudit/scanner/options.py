@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
 from jpegaudit.deep.backend import BACKENDS, READERS
 from jpegaudit.scanner.result import ScanError
+from jpegaudit.sources.labels import LabelRule, LabelRuleError
 from jpegaudit.sources.remote import DEFAULT_REMOTE, RemoteOptions
 
 # Closed sets; tests/scanner/test_options.py checks each against the registry it names.
@@ -44,6 +45,10 @@ class ScanOptions:
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     # Open tar and zip files and give each member a row (False: one row for the file).
     shards: bool = True
+    # The `label` column's rule: None (containers' labels, else the class folder below the
+    # scanned folder), a regular expression on the path (its group `label`, else its first
+    # group, else the match), or a mapping file (.csv, .tsv, .json, .txt; sources/labels.py).
+    label_from: str | None = None
     # "header": tables read by the header parser; "torchjpeg": through libjpeg (docs/deep.md).
     backend: BackendName = "header"
     # Add DCT-coefficient statistics and the double-compression estimate (local files).
@@ -72,6 +77,10 @@ class ScanOptions:
             )
         if self.batch_size < 1:
             raise ScanError("batch size must be at least 1")
+        try:
+            self.labels()
+        except LabelRuleError as exc:
+            raise ScanError(str(exc)) from None
 
     @classmethod
     def build(cls, options: ScanOptions | None = None, **changes: Any) -> ScanOptions:
@@ -82,6 +91,9 @@ class ScanOptions:
             raise TypeError(f"unknown scan option {unknown[0]!r}")
         base = options if options is not None else cls()
         return replace(base, **changes) if changes else base
+
+    def labels(self) -> LabelRule:
+        return LabelRule(self.label_from)
 
     def worker_count(self) -> int:
         return max(1, self.jobs if self.jobs is not None else (os.cpu_count() or 1))

@@ -76,6 +76,9 @@ class Planner:
     walk_complete: bool = False
     _members: dict[str, list[str]] | None = None
 
+    def __post_init__(self) -> None:
+        self._labels = self.options.labels()
+
     def _same_mode(self, previous: IndexEntry) -> bool:
         """A row read by another backend, without deep columns when --deep is asked, or
         without its tail (`read_tail=False`) when the tail is wanted, is read again even
@@ -124,7 +127,14 @@ class Planner:
                 st = None  # gets a row saying why, as a file
             if st is not None and stat.S_ISREG(st.st_mode):
                 shard = Shard(
-                    kind, entry.fs_path, entry.path, root, split, st.st_size, str(st.st_mtime_ns)
+                    kind,
+                    entry.fs_path,
+                    entry.path,
+                    root,
+                    split,
+                    st.st_size,
+                    str(st.st_mtime_ns),
+                    label_key=self._labels.key(),
                 )
                 yield from self._shard(shard)
                 return
@@ -136,6 +146,7 @@ class Planner:
         if (
             entry.error is None
             and self._same_mode(previous)
+            and previous.label == self._labels.path_label(entry.path, root)
             and _unchanged_local(entry.fs_path, previous, split)
         ):
             self.unchanged += 1
@@ -169,7 +180,15 @@ class Planner:
         kind = container_kind(entry.path) if self.options.shards else None
         if kind is not None:
             shard = Shard(
-                kind, entry.fs_path, entry.path, root, split, entry.size, entry.version, spec
+                kind,
+                entry.fs_path,
+                entry.path,
+                root,
+                split,
+                entry.size,
+                entry.version,
+                spec,
+                label_key=self._labels.key(),
             )
             yield from self._shard(shard)
             return
@@ -187,7 +206,12 @@ class Planner:
             same = previous.bytes == entry.size and (
                 entry.mtime_ns is None or previous.mtime_ns == entry.mtime_ns
             )
-        if same and previous.split == split and self._tail_as_wanted(previous):
+        if (
+            same
+            and previous.split == split
+            and self._tail_as_wanted(previous)
+            and previous.label == self._labels.path_label(entry.path, root)
+        ):
             self.unchanged += 1
             return
         yield PlannedEntry(bucket, ObjectItem(entry, root, split), True, spec)

@@ -34,6 +34,7 @@ from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.container import ContainerBytes, shard_row
+from jpegaudit.sources.labels import DEFAULT_LABELS, LabelRule
 from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
 from jpegaudit.sources.registry import container_format
 from jpegaudit.sources.remote import (
@@ -155,9 +156,11 @@ class FileBatch:
                 reference_row,
             )  # fmt: skip
             if columns is not None:
-                return UnitRows(table_from_columns(columns.finish()))
+                table = table_from_columns(columns.finish())
+                return UnitRows(_with_labels(table, self.root, options.labels()))
+        labels = options.labels()
         entries = self.entries()
-        rows = [_audit_local_entry(entry, origin, options) for entry in entries]
+        rows = [labels.apply(_audit_local_entry(entry, origin, options)) for entry in entries]
         if options.backend != "header" or options.deep:
             rows = [_deepen(row, e, options) for row, e in zip(rows, entries, strict=True)]
         return UnitRows.of(rows)
@@ -189,7 +192,8 @@ class ObjectBatch:
             results = list(pool.map(one, self.items))
         for _, stats in results:
             context.stats.add(stats)
-        return UnitRows.of([row for row, _ in results])
+        labels = options.labels()
+        return UnitRows.of([labels.apply(row) for row, _ in results])
 
 
 @dataclass(frozen=True)
@@ -202,10 +206,15 @@ class Shard:
     size: int | None
     version: str | None  # local: mtime_ns; remote: ETag (or mtime when the store has none)
     fs: FsSpec | None = None  # None for a local file
+    # The label rule's key (LabelRule.key): members' labels come from inside the shard, so
+    # a shard read under another rule is not done.
+    label_key: str = DEFAULT_LABELS.key()
 
     def digest(self) -> str:
         # The version is in the name: a part for this exact shard content means "done".
-        return "s" + _digest((self.kind, self.path, str(self.size), str(self.version), self.split))
+        return "s" + _digest(
+            (self.kind, self.path, str(self.size), str(self.version), self.split, self.label_key)
+        )
 
     def rows(self, context: UnitContext) -> UnitRows:
         """Members read before a failure keep their rows; the shard gets a row saying what
@@ -236,10 +245,12 @@ class Shard:
             rows.append(shard_row(self.path, origin, "unreadable", error))
         except (ReadFailed, OSError) as exc:
             rows.append(shard_row(self.path, origin, "unreadable", f"read error: {exc}"[:300]))
-            return UnitRows.of(rows, complete=False)
+            labels = context.options.labels()
+            return UnitRows.of([labels.apply(row) for row in rows], complete=False)
         except Exception as exc:  # a bug in an archive reader on odd input: one row, not a crash
             rows.append(internal_error_row(self.path, origin, exc, entry_type="shard"))
-        return UnitRows.of(rows)
+        labels = context.options.labels()
+        return UnitRows.of([labels.apply(row) for row in rows])
 
 
 @dataclass(frozen=True)
@@ -267,6 +278,14 @@ class UnitDone:
     complete: bool  # False: a shard whose reading failed part-way (the next scan redoes it)
     requests: int = 0  # remote requests made (failed attempts included)
     fetched_bytes: int = 0  # remote bytes received
+
+
+def _with_labels(table: pa.Table, root: str, labels: LabelRule) -> pa.Table:
+    """The compiled core leaves `label` null: set it from each path (files have no container
+    label, so the rule's path label is the whole answer)."""
+    values = [labels.path_label(p, root) for p in table.column("path").to_pylist()]
+    index = table.schema.get_field_index("label")
+    return table.set_column(index, "label", pa.array(values, pa.string()))
 
 
 def done_part_name(unit: Unit) -> str:

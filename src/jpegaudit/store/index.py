@@ -24,13 +24,14 @@ class IndexEntry(NamedTuple):
     deep_reader: str | None
     format: str | None
     tail_checked: bool | None
+    label: str | None
 
 
 # Store columns read for the index, in IndexEntry's order (`part` comes from the file name).
 _COLUMNS = ("bytes", "mtime_ns", "split", "root", "backend", "deep_reader", "format")
 # Columns whose values repeat on every row: one string object each, not one per row (about a
 # third of the index's memory).
-_SHARED = ("split", "root", "backend", "deep_reader", "format")
+_SHARED = ("split", "root", "backend", "deep_reader", "format", "label")
 
 
 @dataclass
@@ -42,17 +43,17 @@ class StoreIndex:
     @classmethod
     def load(cls, parts: Iterable[Path]) -> StoreIndex:
         entries: dict[str, IndexEntry] = {}
-        names = ["path", *_COLUMNS, "tail_checked"]
+        names = ["path", *_COLUMNS, "tail_checked", "label"]
         shared: dict = {}
         for part in parts:
             table = pq.read_table(part, columns=names, schema=ARROW_SCHEMA)
             columns = {n: table.column(n).to_pylist() for n in names}
             for n in _SHARED:
                 columns[n] = [shared.setdefault(v, v) for v in columns[n]]
-            for path, size, mtime, split, root, backend, deep, fmt, tail in zip(
+            for path, size, mtime, split, root, backend, deep, fmt, tail, label in zip(
                 *(columns[n] for n in names), strict=True
             ):
                 entries[path] = IndexEntry(
-                    size, mtime, split, part.name, root, backend, deep, fmt, tail
+                    size, mtime, split, part.name, root, backend, deep, fmt, tail, label
                 )
         return cls(entries)
