@@ -27,6 +27,8 @@ SCAN_PARAMS = (
     "storage_option",
     "shards",
     "label_from",
+    "column",
+    "label_column",
     "backend",
     "deep",
     "deep_reader",
@@ -58,6 +60,12 @@ _OPTIONS: tuple[Callable[[Callable], Callable], ...] = (
                  "'label', else its first group), or a mapping file (.csv/.tsv with a header, "
                  ".json object, .txt 'KEY LABEL' lines). Default: the container's label, else "
                  "the class folder below the scanned folder."),
+    click.option("--column", default=D.column, metavar="NAME",
+                 help="Parquet/MDS column or TFRecord feature holding the image (default: "
+                 "found: an image struct, image/encoded, an image encoding)."),
+    click.option("--label-column", default=D.label_column, metavar="NAME",
+                 help="Parquet/MDS column or TFRecord feature holding the label (default: a "
+                 "ClassLabel, image/class/synset, a column named label)."),
     click.option("--backend", type=click.Choice(BACKENDS), default=D.backend, show_default=True,
                  help="torchjpeg: tables and sizes read through libjpeg by torchjpeg (own "
                  "environment)."),
@@ -96,6 +104,8 @@ def options_from(params: dict[str, Any]) -> ScanOptions:
         storage_options=storage_options(values["storage_option"]),
         shards=values["shards"],
         label_from=values["label_from"],
+        column=values["column"],
+        label_column=values["label_column"],
         backend=values["backend"],
         deep=values["deep"],
         deep_reader=values["deep_reader"],

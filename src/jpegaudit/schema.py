@@ -12,6 +12,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("split", "string"),
     ("label", "string"),
     ("root", "string"),
+    ("entry_name", "string"),
     ("entry_type", "string"),
     ("bytes", "int64"),
     ("mtime_ns", "int64"),

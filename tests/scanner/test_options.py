@@ -45,7 +45,7 @@ def test_every_option_field_is_reachable_from_the_cli():
     # the rest of both are Python-only tuning.
     cli_fields = {
         "split", "jobs", "progress", "batch_size", "from_list", "engine", "scheduler",
-        "storage_options", "shards", "label_from", "backend", "deep", "deep_reader", "limits",
+        "storage_options", "shards", "label_from", "column", "label_column", "backend", "deep", "deep_reader", "limits",
     }  # fmt: skip
     assert {f.name for f in fields(ScanOptions)} - cli_fields == {"remote"}
 

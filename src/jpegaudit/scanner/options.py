@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
 from jpegaudit.deep.backend import BACKENDS, READERS
 from jpegaudit.scanner.result import ScanError
+from jpegaudit.sources.container import ContainerOptions
 from jpegaudit.sources.labels import LabelRule, LabelRuleError
 from jpegaudit.sources.remote import DEFAULT_REMOTE, RemoteOptions
 
@@ -49,6 +50,10 @@ class ScanOptions:
     # scanned folder), a regular expression on the path (its group `label`, else its first
     # group, else the match), or a mapping file (.csv, .tsv, .json, .txt; sources/labels.py).
     label_from: str | None = None
+    # In containers whose entries have named fields (Parquet columns, MDS columns, TFRecord
+    # features): which holds the image, and which the label; None: found by the format.
+    column: str | None = None
+    label_column: str | None = None
     # "header": tables read by the header parser; "torchjpeg": through libjpeg (docs/deep.md).
     backend: BackendName = "header"
     # Add DCT-coefficient statistics and the double-compression estimate (local files).
@@ -94,6 +99,19 @@ class ScanOptions:
 
     def labels(self) -> LabelRule:
         return LabelRule(self.label_from)
+
+    def container_options(self) -> ContainerOptions:
+        return ContainerOptions(self.limits, self.column, self.label_column)
+
+    def container_key(self) -> str:
+        """What a container unit's rows depend on besides its content: part of its digest, so
+        that a container read with another label rule or column choice is read again."""
+        key = self.labels().key()
+        if self.column is not None:
+            key += f"|column:{self.column}"
+        if self.label_column is not None:
+            key += f"|label-column:{self.label_column}"
+        return key
 
     def worker_count(self) -> int:
         return max(1, self.jobs if self.jobs is not None else (os.cpu_count() or 1))

@@ -29,9 +29,16 @@ from jpegaudit.scanner.units import (
     done_part_name,
 )
 from jpegaudit.scanner.walk import Entry, walk
-from jpegaudit.sources.container import shard_of
+from jpegaudit.sources.container import SNIFF_BYTES, shard_of
+from jpegaudit.sources.local import directory_version
 from jpegaudit.sources.paths import display_path
-from jpegaudit.sources.registry import container_kind
+from jpegaudit.sources.registry import (
+    container_format,
+    container_kind,
+    directory_kind,
+    sniffed_kind,
+    worth_sniffing,
+)
 from jpegaudit.sources.remote import FsSpec, RemoteEntry, is_url, list_url, resolve_url
 from jpegaudit.sources.retry import call_with_retries
 from jpegaudit.store.index import IndexEntry, StoreIndex
@@ -115,27 +122,26 @@ class Planner:
     # -- sources of entries ------------------------------------------------------------
     def _local(self, root: Root) -> Iterator[Planned]:
         assert root.split is not None
-        for entry in walk(root.arg):
+        claims = directory_kind if self.options.shards else None
+        for entry in walk(root.arg, claims):
             yield from self._local_entry(entry, root.arg, root.split)
 
     def _local_entry(self, entry: Entry, root: str, split: str) -> Iterator[Planned]:
-        kind = container_kind(entry.path) if self.options.shards and entry.error is None else None
+        if entry.container is not None:
+            fmt = container_format(entry.container)
+            size, version = directory_version(entry.fs_path, fmt.volatile_files)
+            yield from self._shard(
+                self._new_shard(entry.container, entry, root, split, size, version)
+            )
+            return
+        kind = self._local_container_kind(entry)
         if kind is not None:
             try:
                 st = os.stat(entry.fs_path)
             except OSError:
                 st = None  # gets a row saying why, as a file
             if st is not None and stat.S_ISREG(st.st_mode):
-                shard = Shard(
-                    kind,
-                    entry.fs_path,
-                    entry.path,
-                    root,
-                    split,
-                    st.st_size,
-                    str(st.st_mtime_ns),
-                    label_key=self._labels.key(),
-                )
+                shard = self._new_shard(kind, entry, root, split, st.st_size, str(st.st_mtime_ns))
                 yield from self._shard(shard)
                 return
         previous = self.index.entries.get(entry.path)
@@ -177,7 +183,7 @@ class Planner:
     def _remote_entry(
         self, entry: RemoteEntry, spec: FsSpec, root: str, split: str
     ) -> Iterator[Planned]:
-        kind = container_kind(entry.path) if self.options.shards else None
+        kind = self._remote_container_kind(entry, spec)
         if kind is not None:
             shard = Shard(
                 kind,
@@ -188,7 +194,7 @@ class Planner:
                 entry.size,
                 entry.version,
                 spec,
-                label_key=self._labels.key(),
+                rule_key=self.options.container_key(),
             )
             yield from self._shard(shard)
             return
@@ -216,6 +222,23 @@ class Planner:
             return
         yield PlannedEntry(bucket, ObjectItem(entry, root, split), True, spec)
 
+    def _remote_container_kind(self, entry: RemoteEntry, spec: FsSpec) -> str | None:
+        """As for local files; sniffing an object costs one ranged request of 1 KiB (only
+        for names without an image extension)."""
+        if not self.options.shards:
+            return None
+        kind = container_kind(entry.path)
+        if kind is not None or not worth_sniffing(entry.path):
+            return kind
+        if entry.size is not None and entry.size < 12:
+            return None
+        try:
+            fs = spec.filesystem()
+            head = call_with_retries(lambda: fs.cat_file(entry.fs_path, start=0, end=SNIFF_BYTES))
+        except Exception:
+            return None  # read as a loose object: its row says what is wrong
+        return sniffed_kind(head)
+
     def _list(self, root: Root) -> Iterator[Planned]:
         split = root.split
         assert split is not None
@@ -239,6 +262,44 @@ class Planner:
             if self.options.shards and container_kind(target) and (size is None or version is None):
                 entry = _with_info(fs, entry)
             yield from self._remote_entry(entry, spec, root.arg, split)
+
+    def _local_container_kind(self, entry: Entry) -> str | None:
+        """A container by its name, or (a name without an image extension) by its first
+        bytes. Only regular files are sniffed, opened non-blocking."""
+        if not self.options.shards or entry.error is not None:
+            return None
+        kind = container_kind(entry.path)
+        if kind is not None or not worth_sniffing(entry.path):
+            return kind
+        try:
+            st = os.stat(entry.fs_path)
+            if not stat.S_ISREG(st.st_mode) or st.st_size < 12:
+                return None
+            fd = os.open(entry.fs_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return sniffed_kind(os.pread(fd, SNIFF_BYTES, 0))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def _new_shard(
+        self, kind: str, entry: Entry, root: str, split: str, size: int, version: str
+    ) -> Shard:
+        return Shard(
+            kind,
+            entry.fs_path,
+            entry.path,
+            root,
+            split,
+            size,
+            version,
+            rule_key=self.options.container_key(),
+        )
 
     # -- shards --------------------------------------------------------------------------
     def _shard(self, shard: Shard) -> Iterator[Planned]:

@@ -31,15 +31,21 @@ from typing import NamedTuple, Protocol
 import pyarrow as pa
 
 from jpegaudit.audit import Origin, internal_error, internal_error_row
-from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.container import ContainerBytes, shard_row
-from jpegaudit.sources.labels import DEFAULT_LABELS, LabelRule
-from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
+from jpegaudit.sources.labels import LabelRule
+from jpegaudit.sources.local import (
+    LocalDirectory,
+    LocalShardFile,
+    audit_local_batch,
+    audit_local_file,
+)
 from jpegaudit.sources.registry import container_format
 from jpegaudit.sources.remote import (
     FetchStats,
     FsSpec,
+    RangeFile,
     RangeStream,
     RemoteEntry,
     audit_object,
@@ -206,28 +212,35 @@ class Shard:
     size: int | None
     version: str | None  # local: mtime_ns; remote: ETag (or mtime when the store has none)
     fs: FsSpec | None = None  # None for a local file
-    # The label rule's key (LabelRule.key): members' labels come from inside the shard, so
-    # a shard read under another rule is not done.
-    label_key: str = DEFAULT_LABELS.key()
+    # ScanOptions.container_key(): the label rule and column choices the rows depend on, so
+    # that a shard read under other ones is not done.
+    rule_key: str = DEFAULT_OPTIONS.container_key()
 
     def digest(self) -> str:
         # The version is in the name: a part for this exact shard content means "done".
         return "s" + _digest(
-            (self.kind, self.path, str(self.size), str(self.version), self.split, self.label_key)
+            (self.kind, self.path, str(self.size), str(self.version), self.split, self.rule_key)
         )
 
     def rows(self, context: UnitContext) -> UnitRows:
         """Members read before a failure keep their rows; the shard gets a row saying what
         went wrong."""
-        audit = container_format(self.kind).audit
+        fmt = container_format(self.kind)
         origin = Origin(self.split, self.root, context.scanned_at)
-        limits = context.options.limits
+        options = context.options.container_options()
         rows: list[dict] = []
         try:
-            if self.fs is None:
+            if fmt.is_directory:
+                if self.fs is not None:
+                    error = f"{self.kind}: directory containers are read from local disks only"
+                    rows.append(shard_row(self.path, origin, "shard", error))
+                else:
+                    directory = LocalDirectory(self.fs_path)
+                    rows.extend(fmt.audit(directory, self.path, origin, options))
+            elif self.fs is None:
                 with LocalShardFile(self.fs_path) as f:
                     container = ContainerBytes(f.fileobj, f.read_at, f.size)
-                    rows.extend(audit(container, self.path, origin, limits))
+                    rows.extend(fmt.audit(container, self.path, origin, options))
             else:
                 fs = self.fs.filesystem()
                 remote = context.options.remote
@@ -235,9 +248,10 @@ class Shard:
                 if size is None:
                     info = info_with_retries(fs, self.fs_path, remote, context.stats)
                     size = int(info["size"])
-                stream = RangeStream(fs, self.fs_path, size, remote, context.stats)
+                opener = RangeFile if fmt.remote_access == "ranges" else RangeStream
+                stream = opener(fs, self.fs_path, size, remote, context.stats)
                 container = ContainerBytes(stream, stream.read_at, size)
-                rows.extend(audit(container, self.path, origin, limits))
+                rows.extend(fmt.audit(container, self.path, origin, options))
         except FileNotFoundError:
             rows.append(shard_row(self.path, origin, "missing", "vanished before it was read"))
         except PermissionError as exc:

@@ -5,7 +5,7 @@ symlinks, is an entry that gets a row. Nothing is opened here."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from jpegaudit.sources.paths import display_path, normalize_root
@@ -21,10 +21,16 @@ class Entry:
     path: str  # what the store shows: valid UTF-8, undecodable bytes as \\xNN
     error: str | None = None  # set for a directory that could not be listed
     regular: bool = False  # the listing (d_type) says regular file: no stat needed before open
+    container: str | None = None  # a directory that is a container of this kind (MDS, LMDB)
 
 
-def walk(root: str) -> Iterator[Entry]:
-    """Entries under `root` in a stable order (names sorted within each directory)."""
+# (directory path, its entries' names) -> the kind of container it is, or None.
+ClaimsDirectory = Callable[[str, frozenset[str]], "str | None"]
+
+
+def walk(root: str, claims: ClaimsDirectory | None = None) -> Iterator[Entry]:
+    """Entries under `root` in a stable order (names sorted within each directory). A
+    directory that `claims` names a container is one entry (`container` set), not walked."""
     root = normalize_root(os.fspath(root))
     try:
         is_dir = os.path.isdir(root)
@@ -50,6 +56,11 @@ def walk(root: str) -> Iterator[Entry]:
                 directory, display_path(directory), f"cannot list directory: {exc.strerror}"
             )
             continue
+        if claims is not None:
+            kind = claims(directory, frozenset(c.name for c in children))
+            if kind is not None:
+                yield Entry(directory, display_path(directory), container=kind)
+                continue
         subdirs = []
         for child in children:
             try:

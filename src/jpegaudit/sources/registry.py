@@ -3,21 +3,55 @@ a `ContainerFormat` (see sources/container.py) and one line here."""
 
 from __future__ import annotations
 
+from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
 from jpegaudit.sources import tar, zipfile
 from jpegaudit.sources.container import ContainerFormat
 
-CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (tar.FORMAT, zipfile.FORMAT)
+CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
+    tar.FORMAT,
+    zipfile.FORMAT,
+)
 
 _BY_KIND = {f.kind: f for f in CONTAINER_FORMATS}
-_BY_SUFFIX = {suffix: f.kind for f in CONTAINER_FORMATS for suffix in f.suffixes}
+# Longest first: `.tfrecord.gz` before `.gz`.
+_BY_SUFFIX = sorted(
+    ((suffix, f.kind) for f in CONTAINER_FORMATS for suffix in f.suffixes),
+    key=lambda pair: -len(pair[0]),
+)
+_SNIFFERS = tuple(f for f in CONTAINER_FORMATS if f.sniff is not None)
+_DIRECTORIES = tuple(f for f in CONTAINER_FORMATS if f.claims_directory is not None)
 
 
 def container_kind(path: str) -> str | None:
     """The kind of container a file is by its name (`tar`, `zip`), or None for a plain file."""
     lowered = path.lower()
-    for suffix, kind in _BY_SUFFIX.items():
+    for suffix, kind in _BY_SUFFIX:
         if lowered.endswith(suffix):
             return kind
+    return None
+
+
+def worth_sniffing(path: str) -> bool:
+    """Whether a file whose name names no container might still be one: its name has no
+    image extension (so a folder of `.jpg` files costs nothing more)."""
+    return bool(_SNIFFERS) and extension_of(path) not in EXTENSION_FORMATS
+
+
+def sniffed_kind(head: bytes) -> str | None:
+    """The kind of container the first bytes of a file show, or None."""
+    for f in _SNIFFERS:
+        assert f.sniff is not None
+        if f.sniff(head):
+            return f.kind
+    return None
+
+
+def directory_kind(path: str, names: frozenset[str]) -> str | None:
+    """The kind of container a directory is (given its entries' names), or None."""
+    for f in _DIRECTORIES:
+        assert f.claims_directory is not None
+        if f.claims_directory(path, names):
+            return f.kind
     return None
 
 

@@ -272,6 +272,23 @@ class RangeStream(io.RawIOBase):
         return len(data)
 
 
+class RangeFile(RangeStream):
+    """The same seekable file, fetching exactly what each read asks for (one request per read,
+    the last range kept): for readers that jump to what they need, such as a Parquet reader
+    reading a few columns of a file."""
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        end = min(offset + n, self._size)
+        if offset >= end:
+            return b""
+        buf_end = self._buf_start + len(self._buf)
+        if self._buf_start <= offset and end <= buf_end:
+            return self._buf[offset - self._buf_start : end - self._buf_start]
+        self._buf = self._fetch(offset, end)
+        self._buf_start = offset
+        return self._buf
+
+
 def audit_object(
     fs,
     entry: RemoteEntry,

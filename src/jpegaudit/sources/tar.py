@@ -18,6 +18,7 @@ from jpegaudit.audit import Origin, ReadAt, ReadLimits
 from jpegaudit.sources.container import (
     ContainerBytes,
     ContainerFormat,
+    ContainerOptions,
     audit_member,
     member_path,
     shard_row,
@@ -40,7 +41,7 @@ _JSON_LABEL_KEYS = ("label", "cls", "class", "target")
 
 
 def audit_tar(
-    container: ContainerBytes, shard_path: str, origin: Origin, limits: ReadLimits
+    container: ContainerBytes, shard_path: str, origin: Origin, options: ContainerOptions
 ) -> Iterator[dict]:
     """One row per member that is not a directory, in archive order; then, if the archive is
     corrupt or cut short, one row for the shard itself. I/O failures (ReadFailed) propagate.
@@ -50,7 +51,7 @@ def audit_tar(
     first of `label`, `cls`, `class`, `target`). The rows of one sample are held until the key
     changes: members of a sample are adjacent in a WebDataset shard."""
     sample: _Sample | None = None
-    for row, key, label in _tar_rows(container, shard_path, origin, limits):
+    for row, key, label in _tar_rows(container, shard_path, origin, options.limits):
         if sample is not None and (key is None or key != sample.key):
             yield from sample.labelled()
             sample = None
@@ -159,4 +160,4 @@ def _mtime_ns(mtime) -> int | None:
         return None
 
 
-FORMAT = ContainerFormat(kind="tar", suffixes=(".tar",), audit=audit_tar)
+FORMAT = ContainerFormat(kind="tar", audit=audit_tar, suffixes=(".tar",))

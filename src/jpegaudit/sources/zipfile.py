@@ -17,10 +17,11 @@ import struct
 import zipfile
 from collections.abc import Iterator
 
-from jpegaudit.audit import Origin, ReadAt, ReadLimits
+from jpegaudit.audit import Origin, ReadAt
 from jpegaudit.sources.container import (
     ContainerBytes,
     ContainerFormat,
+    ContainerOptions,
     MemberError,
     audit_guarded,
     audit_member,
@@ -34,11 +35,12 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 
 
 def audit_zip(
-    container: ContainerBytes, shard_path: str, origin: Origin, limits: ReadLimits
+    container: ContainerBytes, shard_path: str, origin: Origin, options: ContainerOptions
 ) -> Iterator[dict]:
     """One row per member that is not a directory; a corrupt zip gives one row for itself.
     I/O failures (ReadFailed) propagate."""
     read_at = container.read_at
+    limits = options.limits
     try:
         archive = zipfile.ZipFile(container.fileobj)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
@@ -160,4 +162,4 @@ class _InflatingReader:
             self._stream = None
 
 
-FORMAT = ContainerFormat(kind="zip", suffixes=(".zip",), audit=audit_zip)
+FORMAT = ContainerFormat(kind="zip", audit=audit_zip, suffixes=(".zip",))
