@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 # Columns that say where a row came from rather than what the file is.
-PROVENANCE = ("path", "root", "split", "mtime_ns", "scanned_at")
+PROVENANCE = ("path", "root", "split", "mtime_ns", "scanned_at", "entry_name")
 
 
 def noise_jpeg(size, quality, subsampling="4:2:0", mode="RGB", seed=0, **kw) -> bytes:
@@ -101,9 +101,13 @@ def member_key(path: str) -> str:
 
 
 def comparable(df):
-    """Rows keyed by dataset-relative name, provenance columns dropped, sorted."""
+    """Rows keyed by dataset-relative name (the entry's own name where its container records
+    one, as a Parquet image struct's path does), provenance columns dropped, sorted."""
     df = df.copy()
-    df.index = [member_key(p) for p in df["path"]]
+    df.index = [
+        name if isinstance(name, str) else member_key(p)
+        for p, name in zip(df["path"], df["entry_name"], strict=True)
+    ]
     return df.drop(columns=list(PROVENANCE)).sort_index()
 
 
