@@ -4,13 +4,14 @@ a `ContainerFormat` (see sources/container.py) and one line here."""
 from __future__ import annotations
 
 from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
-from jpegaudit.sources import parquet, tar, zipfile
+from jpegaudit.sources import parquet, tar, tfrecord, zipfile
 from jpegaudit.sources.container import ContainerFormat
 
 CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
     tar.FORMAT,
     zipfile.FORMAT,
     parquet.FORMAT,
+    tfrecord.FORMAT,
 )
 
 _BY_KIND = {f.kind: f for f in CONTAINER_FORMATS}
