@@ -4,7 +4,7 @@ a `ContainerFormat` (see sources/container.py) and one line here."""
 from __future__ import annotations
 
 from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
-from jpegaudit.sources import parquet, tar, tfrecord, zipfile
+from jpegaudit.sources import mds, parquet, tar, tfrecord, zipfile
 from jpegaudit.sources.container import ContainerFormat
 
 CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
@@ -12,6 +12,7 @@ CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
     zipfile.FORMAT,
     parquet.FORMAT,
     tfrecord.FORMAT,
+    mds.FORMAT,
 )
 
 _BY_KIND = {f.kind: f for f in CONTAINER_FORMATS}
