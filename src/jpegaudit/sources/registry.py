@@ -4,7 +4,7 @@ a `ContainerFormat` (see sources/container.py) and one line here."""
 from __future__ import annotations
 
 from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
-from jpegaudit.sources import mds, parquet, tar, tfrecord, zipfile
+from jpegaudit.sources import lmdb, mds, parquet, tar, tfrecord, zipfile
 from jpegaudit.sources.container import ContainerFormat
 
 CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
@@ -13,6 +13,7 @@ CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
     parquet.FORMAT,
     tfrecord.FORMAT,
     mds.FORMAT,
+    lmdb.FORMAT,
 )
 
 _BY_KIND = {f.kind: f for f in CONTAINER_FORMATS}
