@@ -101,3 +101,85 @@ def test_zip_in_s3_gives_the_folder_rows(files, folder_rows, s3, tmp_path):
     s3.upload("zips", {"all.zip": zip_bytes(files, zipfile.ZIP_DEFLATED)})
     scan("s3://zips/all.zip", tmp_path / "store", jobs=1, storage_options=s3.storage_options)
     assert_same_rows(folder_rows, comparable(read_store(tmp_path / "store")))
+
+
+# -- record and columnar containers ---------------------------------------------------------
+def classes(files) -> list[str]:
+    return sorted({rel.split("/", 1)[0] for rel in files})
+
+
+def test_the_folder_rows_carry_the_class_folder_as_label(folder_rows, files):
+    assert list(folder_rows["label"]) == [rel.split("/", 1)[0] for rel in sorted(files)]
+
+
+def test_a_hugging_face_parquet_file_gives_the_folder_rows(files, folder_rows, tmp_path):
+    pytest.importorskip("datasets")
+    from containerdata import hf_dataset
+
+    hf_dataset(files).to_parquet(str(tmp_path / "train.parquet"))
+    scan(tmp_path / "train.parquet", tmp_path / "store", jobs=1)
+    got = read_store(tmp_path / "store")
+    assert sorted(got["path"]) == sorted(f"{tmp_path}/train.parquet::{i}" for i in range(14))
+    assert_same_rows(folder_rows, comparable(got))
+
+
+def test_push_to_hub_style_parquet_shards_give_the_folder_rows(files, folder_rows, tmp_path):
+    pytest.importorskip("datasets")
+    from containerdata import hf_dataset
+
+    ds = hf_dataset(files)
+    data = tmp_path / "repo" / "data"
+    data.mkdir(parents=True)
+    for i in range(3):  # what push_to_hub writes: data/<split>-NNNNN-of-NNNNN.parquet
+        shard = ds.shard(num_shards=3, index=i, contiguous=True)
+        shard.to_parquet(str(data / f"train-{i:05d}-of-00003.parquet"))
+    scan(tmp_path / "repo", tmp_path / "store", jobs=2)
+    assert_same_rows(folder_rows, comparable(read_store(tmp_path / "store")))
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_tfrecord_files_give_the_folder_rows(files, folder_rows, tmp_path, compressed):
+    from containerdata import imagenet_example, tfrecord_bytes
+
+    names = classes(files)
+    records = [
+        imagenet_example(rel, data, names.index(rel.split("/", 1)[0]) + 1, rel.split("/", 1)[0])
+        for rel, data in files.items()
+    ]
+    (tmp_path / "tf").mkdir()
+    # Named as TensorFlow's ImageNet builder names them: no suffix, found by content.
+    (tmp_path / "tf" / "train-00000-of-00002").write_bytes(tfrecord_bytes(records[:7], compressed))
+    (tmp_path / "tf" / "train-00001-of-00002").write_bytes(tfrecord_bytes(records[7:], compressed))
+    scan(tmp_path / "tf", tmp_path / "store", jobs=1)
+    got = read_store(tmp_path / "store")
+    assert f"{tmp_path}/tf/train-00001-of-00002::6" in set(got["path"])
+    assert_same_rows(folder_rows, comparable(got))
+
+
+@pytest.mark.parametrize("compression", [None, "gz", "zstd"])
+def test_an_mds_dataset_gives_the_folder_rows(files, folder_rows, tmp_path, compression):
+    from containerdata import write_mds
+
+    if compression == "zstd":
+        pytest.importorskip("zstandard")
+    samples = [
+        {"image": data, "label": rel.split("/", 1)[0], "filename": rel}
+        for rel, data in files.items()
+    ]
+    columns = {"image": "bytes", "label": "str", "filename": "str"}
+    write_mds(tmp_path / "mds", samples, columns, compression=compression)
+    scan(tmp_path / "mds", tmp_path / "store", jobs=1)
+    got = read_store(tmp_path / "store")
+    assert sorted(got["path"]) == sorted(f"{tmp_path}/mds::{i}" for i in range(14))
+    assert_same_rows(folder_rows, comparable(got))
+
+
+def test_an_lmdb_gives_the_folder_rows(files, folder_rows, tmp_path):
+    pytest.importorskip("lmdb")
+    from containerdata import write_lmdb
+
+    write_lmdb(tmp_path / "train.lmdb", {rel.encode(): data for rel, data in files.items()})
+    scan(tmp_path / "train.lmdb", tmp_path / "store", jobs=1)
+    got = read_store(tmp_path / "store")
+    assert f"{tmp_path}/train.lmdb::a/gray.jpg" in set(got["path"])
+    assert_same_rows(folder_rows, comparable(got))
