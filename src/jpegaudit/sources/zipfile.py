@@ -8,6 +8,10 @@ order they are stored, so a remote zip is read front to back.
   is the first bytes of the decompressed stream, but the tail (for EOI) can only be reached by
   decompressing the whole member. That costs reading the whole compressed member and about
   1 ms of inflate per MB; memory stays bounded (the head is kept, the rest is discarded).
+  A member larger than `MAX_INFLATE_BYTES` uncompressed (by the central directory) is not
+  inflated to its end: its tail is not checked (`tail_checked` false, `truncated` and
+  `trailing_bytes` null, a warning saying why), so a zip bomb costs its head, milliseconds.
+  A member whose stream inflates past its declared size is cut there (zipfile checks it).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import calendar
 import struct
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 
 from jpegaudit.audit import Origin, ReadAt
 from jpegaudit.sources.container import (
@@ -32,6 +37,8 @@ from jpegaudit.sources.retry import ReadFailed
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then name and extra field lengths
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+# A compressed member larger than this (uncompressed) is not inflated for its tail.
+MAX_INFLATE_BYTES = 32 * 1024 * 1024
 
 
 def audit_zip(
@@ -63,10 +70,23 @@ def audit_zip(
                 yield audit_member(read_at, data_offset, info.file_size, row, limits)
         else:
             reader = _InflatingReader(archive, info)
+            capped = info.file_size > MAX_INFLATE_BYTES and limits.read_tail
             try:
-                yield audit_guarded(reader.read_at, info.file_size, row, limits)
+                row = audit_guarded(
+                    reader.read_at,
+                    info.file_size,
+                    row,
+                    replace(limits, read_tail=False) if capped else limits,
+                )
             finally:
                 reader.close()
+            if capped and row["tail_checked"] is False:
+                note = (
+                    f"tail not checked: compressed member of {info.file_size} bytes, above the "
+                    f"{MAX_INFLATE_BYTES >> 20} MiB inflate cap"
+                )
+                row["warnings"] = f"{row['warnings']}; {note}" if row["warnings"] else note
+            yield row
 
 
 def _offset(info: zipfile.ZipInfo) -> int:
