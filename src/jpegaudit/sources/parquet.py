@@ -246,20 +246,22 @@ def _layout(pf, options: ContainerOptions) -> _Layout:
 
 
 def _sniffed_binary_column(pf, binary_columns: list[str]) -> str | None:
-    if not binary_columns or pf.metadata.num_row_groups == 0:
-        return None
+    """The first binary column whose first non-empty value is an image, looking at the first
+    row groups that can be read (a corrupt one is reported when the cells are read)."""
     for name in binary_columns:
-        table = pf.read_row_group(0, columns=[name])
-        column = table.column(name)
-        for chunk in column.chunks:
-            for cell in _cells(chunk):
-                if cell is not None and len(cell):
-                    if sniff_format(bytes(cell[:64])) in _IMAGE_FORMATS:
-                        return name
-                    break
-            else:
+        for group in range(min(pf.metadata.num_row_groups, 3)):
+            try:
+                column = pf.read_row_group(group, columns=[name]).column(name)
+            except ReadFailed:
+                raise
+            except Exception as exc:
+                _reraise_read_failure(exc)
                 continue
-            break
+            first = next((c for chunk in column.chunks for c in _cells(chunk) if c), None)
+            if first is not None:
+                if sniff_format(bytes(first[:64])) in _IMAGE_FORMATS:
+                    return name
+                break
     return None
 
 
