@@ -12,13 +12,25 @@ __all__ = [
     "read_store",
     "run_check",
     "scan",
+    "scan_images",
 ]
+
+
+_API = (
+    "scan",
+    "scan_images",
+    "read_store",
+    "audit_file",
+    "audit_files",
+    "build_report",
+    "run_check",
+)
 
 
 def __getattr__(name: str):
     # The public API lives in jpegaudit.api; importing it lazily keeps `import jpegaudit`
     # (and so `jpegaudit --help`) free of pandas and pyarrow.
-    if name in ("scan", "read_store", "audit_file", "audit_files", "build_report", "run_check"):
+    if name in _API:
         from jpegaudit import api
 
         return getattr(api, name)

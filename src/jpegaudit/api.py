@@ -4,7 +4,7 @@ A façade over the library: nothing inside the package imports it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
@@ -32,6 +32,7 @@ __all__ = [
     "read_store",
     "run_check",
     "scan",
+    "scan_images",
 ]
 
 
@@ -100,6 +101,28 @@ def scan(
     (holding the partial result) on Ctrl-C after keeping every finished unit.
     """
     return run_scan(as_paths(paths), store, ScanOptions.build(options, **settings))
+
+
+def scan_images(
+    items: Iterable,
+    store: str | os.PathLike,
+    options: ScanOptions | None = None,
+    **settings: Any,
+) -> ScanResult:
+    """Audit images handed over in Python into the store at `store`: `items` yields
+    `(key, data)` or `(key, data, label)`, `data` the encoded image's bytes (or the
+    `{"bytes", "path"}` dict of a Hugging Face `Image(decode=False)` column). `key` is the
+    row's `path`; `split` defaults to `images`; `batch_size`, `limits` and `label_from` apply as
+    in `scan`. For a torch or Hugging Face `Dataset` in a notebook:
+
+        ds = datasets.load_dataset("imagenet-1k", split="validation")
+        ds = ds.cast_column("image", datasets.Image(decode=False))
+        jpegaudit.scan_images(((i, ex["image"], ex["label"]) for i, ex in enumerate(ds)), "audit/")
+
+    A key already in the store gets its row replaced; keys not given keep theirs."""
+    from jpegaudit.scanner.images import scan_image_items
+
+    return scan_image_items(items, store, ScanOptions.build(options, **settings))
 
 
 def audit_file(

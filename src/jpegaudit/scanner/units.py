@@ -138,7 +138,7 @@ class FileBatch:
         ]
 
     def digest(self) -> str:
-        return "f" + _digest((self.split, *(self.paths or self.fs_paths)))
+        return "f" + unit_digest((self.split, *(self.paths or self.fs_paths)))
 
     def rows(self, context: UnitContext) -> UnitRows:
         options = context.options
@@ -178,7 +178,7 @@ class ObjectBatch:
     items: tuple[ObjectItem, ...]
 
     def digest(self) -> str:
-        return "o" + _digest(x for i in self.items for x in (i.entry.path, i.split))
+        return "o" + unit_digest(x for i in self.items for x in (i.entry.path, i.split))
 
     def rows(self, context: UnitContext) -> UnitRows:
         fs = self.fs.filesystem()
@@ -218,7 +218,7 @@ class Shard:
 
     def digest(self) -> str:
         # The version is in the name: a part for this exact shard content means "done".
-        return "s" + _digest(
+        return "s" + unit_digest(
             (self.kind, self.path, str(self.size), str(self.version), self.split, self.rule_key)
         )
 
@@ -306,7 +306,7 @@ def done_part_name(unit: Unit) -> str:
     return f"part-{unit.digest()}.parquet"
 
 
-def _digest(parts: Iterable[str]) -> str:
+def unit_digest(parts: Iterable[str]) -> str:
     h = hashlib.blake2b(digest_size=10)
     for p in parts:
         h.update(p.encode("utf-8", "surrogatepass"))
