@@ -148,7 +148,11 @@ def test_mds_written_by_streaming_gives_the_folder_rows(
 def test_mds_jpeg_columns_written_by_streaming_keep_the_files_bytes(mds_writer, files, tmp_path):
     from PIL import Image
 
-    jpegs = {rel: data for rel, data in files.items() if rel.endswith(".jpg") and not rel.startswith("c/")}
+    jpegs = {
+        rel: data
+        for rel, data in files.items()
+        if rel.endswith(".jpg") and not rel.startswith("c/")
+    }
     write_folder(tmp_path / "src", jpegs)
     with mds_writer(out=str(tmp_path / "mds"), columns={"image": "jpeg", "label": "int"}) as w:
         for i, rel in enumerate(jpegs):
@@ -165,7 +169,9 @@ def test_streaming_reads_the_mds_our_test_writer_makes(mds_writer, files, tmp_pa
     from streaming.base.format import reader_from_json
 
     samples = [{"image": d, "label": 3, "filename": r} for r, d in files.items()]
-    out = write_mds(tmp_path / "mds", samples, {"image": "bytes", "label": "int", "filename": "str"})
+    out = write_mds(
+        tmp_path / "mds", samples, {"image": "bytes", "label": "int", "filename": "str"}
+    )
     index = json.loads((out / "index.json").read_text())
     got = []
     for shard in index["shards"]:
