@@ -7,6 +7,14 @@ server served per file.
 
     python scripts/bench_sources.py                 # 3000 ImageNet-like files, 2 workers
     python scripts/bench_sources.py --files 20000 --jobs 2 --repeat 3
+    python scripts/bench_sources.py --containers    # Parquet, TFRecord, MDS, LMDB vs floors
+
+`--containers` scans the same files as one Parquet file (the Hugging Face image struct, 100
+rows a row group), TFRecord (plain and gzip), MDS (raw and zstd, 64 MiB shards), LMDB, a folder
+and a tar, each with one worker (one container is one unit), and prints each next to its floor:
+the least work that reaches the same bytes with the format's own reader (pyarrow reading the
+image and label columns; the TFRecord framing alone, without CRCs or protobuf; MDS offsets and
+each sample's bytes; an LMDB cursor touching each value's first byte).
 
 Files are ImageNet-like (500x375 and similar, 4:2:0, q 70..95, 40 to 120 KB); 48 distinct
 encodings are repeated over the file names, as ImageNet repeats a few thousand headers.
@@ -198,6 +206,144 @@ def timed_scan(target, work: Path, repeat: int, **kwargs) -> dict:
     return best
 
 
+# -- containers -------------------------------------------------------------------------------
+def build_containers(work: Path, content: dict[str, bytes]) -> dict[str, Path]:
+    import lmdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from containerdata import imagenet_example, tfrecord_bytes, write_mds
+
+    names = list(content)
+    classes = sorted({n.split("/", 1)[0] for n in names})
+    out = {}
+    table = pa.table(
+        {
+            "image": pa.array([{"bytes": content[n], "path": n} for n in names]),
+            "label": [classes.index(n.split("/", 1)[0]) for n in names],
+        }
+    )
+    out["parquet"] = work / "train.parquet"
+    pq.write_table(table, out["parquet"], row_group_size=100)
+    records = [imagenet_example(n, content[n], 1, n.split("/", 1)[0]) for n in names]
+    for kind, gz in (("tfrecord", False), ("tfrecord-gzip", True)):
+        out[kind] = work / f"{kind}" / "train-00000-of-00001"
+        out[kind].parent.mkdir()
+        out[kind].write_bytes(tfrecord_bytes(records, gz))
+    samples = [{"image": content[n], "label": n.split("/", 1)[0]} for n in names]
+    per_shard = max(1, (64 << 20) // max(1, len(next(iter(content.values())))))
+    for kind, compression in (("mds", None), ("mds-zstd", "zstd")):
+        out[kind] = write_mds(
+            work / kind, samples, {"image": "jpeg", "label": "str"}, per_shard, compression
+        )
+    out["lmdb"] = work / "lmdb"
+    env = lmdb.open(str(out["lmdb"]), map_size=4 * sum(map(len, content.values())) + (1 << 24))
+    with env.begin(write=True) as txn:
+        for n in names:
+            txn.put(n.encode(), content[n])
+    env.close()
+    return out
+
+
+def floors(paths: dict[str, Path]) -> dict[str, float]:
+    """Seconds (CPU) of the least work that reaches the bytes, per container."""
+    import lmdb
+    import pyarrow.parquet as pq
+
+    def parquet() -> None:
+        pf = pq.ParquetFile(paths["parquet"])
+        for g in range(pf.num_row_groups):
+            pf.read_row_group(g, columns=["image", "label"])
+
+    def framing(path: Path) -> None:
+        with open(path, "rb") as f:
+            while True:
+                head = f.read(12)
+                if len(head) < 12:
+                    return
+                f.seek(int.from_bytes(head[:8], "little") + 4, os.SEEK_CUR)
+
+    def framing_gzip(path: Path) -> None:
+        import gzip
+
+        with gzip.open(path, "rb") as f:
+            while True:
+                head = f.read(12)
+                if len(head) < 12:
+                    return
+                f.seek(int.from_bytes(head[:8], "little") + 4, os.SEEK_CUR)
+
+    def mds(path: Path) -> None:
+        import struct
+
+        index = json.loads((path / "index.json").read_text())
+        for shard in index["shards"]:
+            stored = shard["zip_data"] or shard["raw_data"]
+            data = (path / stored["basename"]).read_bytes()
+            if shard["zip_data"]:
+                import zstandard
+
+                data = zstandard.ZstdDecompressor().decompress(data)
+            n = struct.unpack_from("<I", data)[0]
+            offsets = struct.unpack_from(f"<{n + 1}I", data, 4)
+            for i in range(n):
+                data[offsets[i] : offsets[i + 1]]
+
+    def lmdb_cursor() -> None:
+        env = lmdb.open(str(paths["lmdb"]), readonly=True, lock=False)
+        with env.begin(buffers=True) as txn:
+            for _, value in txn.cursor():
+                value[0]
+        env.close()
+
+    work = {
+        "parquet": parquet,
+        "tfrecord": lambda: framing(paths["tfrecord"]),
+        "tfrecord-gzip": lambda: framing_gzip(paths["tfrecord-gzip"]),
+        "mds": lambda: mds(paths["mds"]),
+        "mds-zstd": lambda: mds(paths["mds-zstd"]),
+        "lmdb": lmdb_cursor,
+    }
+    out = {}
+    for kind, fn in work.items():
+        fn()  # warm
+        best = None
+        for _ in range(2):
+            t0 = time.process_time()
+            fn()
+            spent = time.process_time() - t0
+            best = spent if best is None else min(best, spent)
+        out[kind] = best
+    return out
+
+
+def bench_containers(args) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-containers-"))
+    try:
+        data = build(work, args.files, args.shard_size)
+        paths = build_containers(work, data["content"])
+        n = args.files
+        print(
+            f"{n} files, {data['total_bytes'] / n / 1024:.0f} KiB mean; one worker; load "
+            f"average {os.getloadavg()[0]:.1f}\n"
+        )
+        print(f"{'source':<16}{'wall s':>8}{'CPU s':>8}{'files/CPU-s':>13}{'floor CPU s':>13}"
+              f"{'floor files/s':>15}{'x floor':>9}")  # fmt: skip
+        floor = floors(paths)
+        targets = {"folder": data["folder"], "tar": data["shards"], **paths}
+        for kind, target in targets.items():
+            run = timed_scan(target, work, args.repeat, jobs=1)
+            assert run["rows"] == n, (kind, run["rows"])
+            line = f"{kind:<16}{run['wall']:8.2f}{run['cpu']:8.2f}{n / run['cpu']:13.0f}"
+            if kind in floor:
+                f = floor[kind]
+                line += f"{f:13.3f}{n / f:15.0f}{run['cpu'] / f:9.1f}"
+            print(line, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=3000)
@@ -206,7 +352,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per row (best kept)")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-s3", action="store_true")
+    parser.add_argument("--containers", action="store_true", help="Parquet, TFRecord, MDS, LMDB")
     args = parser.parse_args()
+    if args.containers:
+        bench_containers(args)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="bench-sources-"))
     server = None
