@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -156,7 +157,7 @@ def _load_mapping(path: str, size: int, mtime_ns: int) -> dict[str, str]:
                 doc = json.load(f)
                 if not isinstance(doc, dict):
                     raise LabelRuleError(f"label mapping {path}: expected a JSON object")
-                pairs = doc.items()
+                pairs: Iterable[Sequence] = [list(item) for item in doc.items()]
             elif lowered.endswith(".txt"):
                 pairs = (line.split(None, 1) for line in f if line.strip())
             else:

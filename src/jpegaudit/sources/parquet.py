@@ -296,7 +296,7 @@ def _group_too_big(group_md, layout: _Layout) -> str | None:
 def _reraise_read_failure(exc: BaseException) -> None:
     """pyarrow wraps an exception raised by a Python file object; a read failure (the network)
     must still end the unit as one, not be recorded as a corrupt file."""
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ReadFailed):
             raise seen

@@ -142,7 +142,8 @@ def parse_example(data: memoryview) -> dict[str, tuple[str, list]]:
             feature: memoryview | None = None
             for e_number, e_wire, e_value in _fields(entry):
                 if e_number == 1 and e_wire == 2:
-                    key = bytes(e_value).decode("utf-8", "backslashreplace")  # type: ignore[arg-type]
+                    assert isinstance(e_value, memoryview)
+                    key = bytes(e_value).decode("utf-8", "backslashreplace")
                 elif e_number == 2 and e_wire == 2:
                     feature = e_value  # type: ignore[assignment]
             if key is not None:
