@@ -30,7 +30,7 @@ from jpegaudit.scanner.units import (
 )
 from jpegaudit.scanner.walk import Entry, walk
 from jpegaudit.sources.container import SNIFF_BYTES, shard_of
-from jpegaudit.sources.local import directory_version
+from jpegaudit.sources.directory import directory_version
 from jpegaudit.sources.paths import display_path
 from jpegaudit.sources.registry import (
     container_format,

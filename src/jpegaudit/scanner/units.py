@@ -34,13 +34,9 @@ from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.container import ContainerBytes, shard_row
+from jpegaudit.sources.directory import LocalDirectory
 from jpegaudit.sources.labels import LabelRule
-from jpegaudit.sources.local import (
-    LocalDirectory,
-    LocalShardFile,
-    audit_local_batch,
-    audit_local_file,
-)
+from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
 from jpegaudit.sources.registry import container_format
 from jpegaudit.sources.remote import (
     FetchStats,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from jpegaudit.audit import DEFAULT_LIMITS, Origin, ReadLimits, audit_bytes
 from jpegaudit.sources.compiled import compiled
-from jpegaudit.sources.container import ContainerBytes
 from jpegaudit.sources.paths import default_split, display_path
 from jpegaudit.sources.retry import ReadFailed
 
@@ -171,18 +168,8 @@ class LocalShardFile:
     position alone) for the members' bytes. Read errors become ReadFailed."""
 
     def __init__(self, fs_path: str) -> None:
-        # Non-blocking and checked with fstat: a FIFO where a shard (or a directory
-        # container's file) was listed is never waited on.
-        fd = os.open(fs_path, _OPEN_FLAGS)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", fs_path)
-            os.set_blocking(fd, True)
-            self.fileobj = os.fdopen(fd, "rb")
-        except BaseException:
-            os.close(fd)
-            raise
+        self.fileobj = open(fs_path, "rb")  # noqa: SIM115 (closed by close())
+        st = os.fstat(self.fileobj.fileno())
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
 
@@ -200,41 +187,3 @@ class LocalShardFile:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-class LocalDirectory:
-    """A local directory container (MDS, LMDB): its files opened by relative name."""
-
-    local = True
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    @contextlib.contextmanager
-    def open(self, name: str) -> Iterator[ContainerBytes]:
-        with LocalShardFile(os.path.join(self.path, name)) as f:
-            yield ContainerBytes(f.fileobj, f.read_at, f.size)
-
-
-def directory_version(path: str, volatile: frozenset[str] = frozenset()) -> tuple[int, str]:
-    """(total bytes, version) of a directory container: a digest of every regular file's
-    relative name, size and mtime below it, `volatile` names left out. A rescan re-reads the
-    container when any of them changed."""
-    h = hashlib.blake2b(digest_size=10)
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name in volatile:
-                continue
-            full = os.path.join(dirpath, name)
-            try:
-                st = os.stat(full)
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            total += st.st_size
-            rel = os.path.relpath(full, path)
-            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode("utf-8", "surrogateescape"))
-    return total, h.hexdigest()
