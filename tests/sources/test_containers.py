@@ -1,12 +1,11 @@
 """What every container kind shares with tar and zip shards: a unit with a version, skipped on a
 rescan while unchanged (a directory's version from its files), read again when changed or when
-the columns asked for change; --no-shards; remote files found by content."""
+the columns asked for change; --no-shards; remote files found by content, MDS in S3."""
 
 from __future__ import annotations
 
 import os
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 from containerdata import example, imagenet_example, tfrecord_bytes, write_lmdb, write_mds
@@ -120,9 +119,21 @@ def test_tfrecords_in_s3_are_found_by_content_and_streamed(s3, tmp_path):
     assert list(df["entry_name"]) == [f"n0{i}/{i}.JPEG" for i in range(4)]
 
 
-def test_a_directory_container_in_s3_is_listed_as_files(s3, tmp_path):
+def test_an_mds_dataset_in_s3_is_read_and_an_lmdb_there_is_listed_as_files(s3, tmp_path):
+    pytest.importorskip("lmdb")
     mds = mds_dataset(tmp_path / "mds")
-    s3.upload("mdsb", {f"ds/{p.name}": p.read_bytes() for p in mds.iterdir()})
+    db = write_lmdb(tmp_path / "db", {b"a.jpg": JPEGS[0]})
+    objects = {f"ds/mds/{p.name}": p.read_bytes() for p in mds.iterdir()}
+    objects.update({f"ds/db/{p.name}": p.read_bytes() for p in db.iterdir()})
+    s3.upload("mdsb", objects)
     scan("s3://mdsb/ds", tmp_path / "store", jobs=1, storage_options=s3.storage_options)
-    df = read_store(tmp_path / "store")
-    assert len(df) == 3 and pd.Series(df["format"]).isin(["text", "unknown"]).all()
+    df = read_store(tmp_path / "store").set_index("path")
+    samples = [f"s3://mdsb/ds/mds::{i}" for i in range(4)]
+    assert df.loc[samples, "quality_luma"].tolist() == [60, 61, 62, 63]
+    assert df.loc[samples, "label"].tolist() == ["c0", "c1", "c0", "c1"]
+    assert {p for p in df.index if p.startswith("s3://mdsb/ds/db/")} == {
+        "s3://mdsb/ds/db/data.mdb",
+        "s3://mdsb/ds/db/lock.mdb",
+    }
+    again = scan("s3://mdsb/ds", tmp_path / "store", jobs=1, storage_options=s3.storage_options)
+    assert again.scanned == 0  # unchanged: the same names, sizes and ETags

@@ -33,6 +33,7 @@ from jpegaudit.sources.container import SNIFF_BYTES, shard_of
 from jpegaudit.sources.directory import directory_version
 from jpegaudit.sources.paths import display_path
 from jpegaudit.sources.registry import (
+    claimed_kind,
     container_format,
     container_kind,
     directory_kind,
@@ -165,7 +166,8 @@ class Planner:
         except (ImportError, ValueError) as exc:
             raise ScanError(f"cannot read {root.arg}: {exc}{_extra_hint(exc)}") from None
         try:
-            is_dir, entries = call_with_retries(lambda: list_url(fs, fs_path, root.arg))
+            claims = _remote_claims if self.options.shards else None
+            is_dir, entries = call_with_retries(lambda: list_url(fs, fs_path, root.arg, claims))
         except FileNotFoundError:
             # As for a local path that does not exist: a row that says so.
             is_dir, entries = False, iter([RemoteEntry(fs_path, root.arg, None, None, None)])
@@ -183,7 +185,7 @@ class Planner:
     def _remote_entry(
         self, entry: RemoteEntry, spec: FsSpec, root: str, split: str
     ) -> Iterator[Planned]:
-        kind = self._remote_container_kind(entry, spec)
+        kind = entry.container or self._remote_container_kind(entry, spec)
         if kind is not None:
             shard = Shard(
                 kind,
@@ -370,6 +372,10 @@ def batched_works(
     for key, bucket in buckets.items():
         if bucket:
             yield Work(batch(key, bucket), store_dir, key[1], options)
+
+
+def _remote_claims(names: frozenset[str], read_file) -> str | None:
+    return claimed_kind(names, read_file, remote=True)
 
 
 def _unchanged_local(fs_path: str, previous: IndexEntry, split: str) -> bool:

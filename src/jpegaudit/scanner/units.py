@@ -43,6 +43,7 @@ from jpegaudit.sources.remote import (
     FsSpec,
     RangeFile,
     RangeStream,
+    RemoteDirectory,
     RemoteEntry,
     audit_object,
     info_with_retries,
@@ -227,12 +228,14 @@ class Shard:
         rows: list[dict] = []
         try:
             if fmt.is_directory:
-                if self.fs is not None:
-                    error = f"{self.kind}: directory containers are read from local disks only"
-                    rows.append(shard_row(self.path, origin, "shard", error))
-                else:
+                directory: LocalDirectory | RemoteDirectory
+                if self.fs is None:
                     directory = LocalDirectory(self.fs_path)
-                    rows.extend(fmt.audit(directory, self.path, origin, options))
+                else:
+                    fs = self.fs.filesystem()
+                    remote = context.options.remote
+                    directory = RemoteDirectory(fs, self.fs_path, remote, context.stats)
+                rows.extend(fmt.audit(directory, self.path, origin, options))
             elif self.fs is None:
                 with LocalShardFile(self.fs_path) as f:
                     container = ContainerBytes(f.fileobj, f.read_at, f.size)

@@ -32,12 +32,16 @@ class ContainerBytes(NamedTuple):
 class ContainerDirectory(Protocol):
     """An opened directory container (MDS, LMDB): its files by name, relative to it."""
 
-    path: str  # a local path (the formats that need one, LMDB, check `local`)
+    path: str  # a local path, or a path inside a remote filesystem (see `local`)
     local: bool
 
     def open(self, name: str) -> contextlib.AbstractContextManager[ContainerBytes]:
         """One of its files; FileNotFoundError when it has no such file."""
         ...
+
+
+# (file name in a directory, at most this many bytes) -> its first bytes (OSError if unreadable).
+ReadFile = Callable[[str, int], bytes]
 
 
 @dataclass(frozen=True)
@@ -63,21 +67,22 @@ class ContainerFormat:
     """How the scan finds a container and reads it. A file is one when its name ends with one
     of `suffixes`, or, when its name has no image extension, when `sniff` accepts its first
     `SNIFF_BYTES` bytes (TFRecord shards are named `train-00000-of-01024`). A directory is
-    one when `claims_directory(path, names)` says so (`names`: its entries' names); it is
-    then one unit, not walked, and its version is derived from its files' sizes and times
-    (`volatile_files` left out: LMDB's lock.mdb changes on every read)."""
+    one when `claims_directory(names, read_file)` says so (`names`: its entries' names;
+    `read_file(name, limit)`: the first bytes of one of its files, local or remote); it is
+    then one unit, not walked, and its version is derived from its files' names, sizes and
+    times or ETags (`volatile_files` left out: LMDB's lock.mdb changes on every read)."""
 
     kind: str  # the store's name for it, and part of each shard's unit digest
     audit: AuditContainer
     suffixes: tuple[str, ...] = ()  # lower-case file name endings that say "open me"
     sniff: Callable[[bytes], bool] | None = None
-    claims_directory: Callable[[str, frozenset[str]], bool] | None = None
+    claims_directory: Callable[[frozenset[str], ReadFile], bool] | None = None
     volatile_files: frozenset[str] = field(default_factory=frozenset)
     # How a remote container file is read: "stream" (large forward ranges: nearly every byte
     # is an entry's, as in a tar) or "ranges" (exact requests for what the reader asks: a
     # Parquet file read column by column).
     remote_access: Literal["stream", "ranges"] = "stream"
-    # Directory containers read local directories only (LMDB maps its file into memory).
+    # Whether a directory container is also read behind a URL (not LMDB: it maps its file).
     remote: bool = True
 
     @property

@@ -19,6 +19,7 @@ from jpegaudit.sources.container import (
     ContainerDirectory,
     ContainerFormat,
     ContainerOptions,
+    ReadFile,
     audit_slice,
     entry_row,
     member_path,
@@ -29,7 +30,7 @@ DATA_FILE = "data.mdb"
 LOCK_FILE = "lock.mdb"
 
 
-def claims_lmdb(path: str, names: frozenset[str]) -> bool:
+def claims_lmdb(names: frozenset[str], read_file: ReadFile) -> bool:
     return DATA_FILE in names
 
 

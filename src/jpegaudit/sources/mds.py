@@ -32,6 +32,7 @@ from jpegaudit.sources.container import (
     ContainerDirectory,
     ContainerFormat,
     ContainerOptions,
+    ReadFile,
     audit_guarded,
     entry_row,
     shard_row,
@@ -66,13 +67,12 @@ _MAX_LABEL_CELL = 4096
 _U32 = struct.Struct("<I")
 
 
-def claims_mds(path: str, names: frozenset[str]) -> bool:
+def claims_mds(names: frozenset[str], read_file: ReadFile) -> bool:
     """A directory is an MDS dataset when its index.json is one (`shards` of format mds)."""
     if INDEX_FILE not in names:
         return False
     try:
-        with open(os.path.join(path, INDEX_FILE), "rb") as f:
-            index = json.loads(f.read(MAX_INDEX_BYTES + 1))
+        index = json.loads(read_file(INDEX_FILE, MAX_INDEX_BYTES))
     except (OSError, ValueError):
         return False
     shards = index.get("shards") if isinstance(index, dict) else None

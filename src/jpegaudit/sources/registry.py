@@ -3,9 +3,11 @@ a `ContainerFormat` (see sources/container.py) and one line here."""
 
 from __future__ import annotations
 
+import os
+
 from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
 from jpegaudit.sources import lmdb, mds, parquet, tar, tfrecord, zipfile
-from jpegaudit.sources.container import ContainerFormat
+from jpegaudit.sources.container import ContainerFormat, ReadFile
 
 CONTAINER_FORMATS: tuple[ContainerFormat, ...] = (
     tar.FORMAT,
@@ -51,10 +53,21 @@ def sniffed_kind(head: bytes) -> str | None:
 
 
 def directory_kind(path: str, names: frozenset[str]) -> str | None:
-    """The kind of container a directory is (given its entries' names), or None."""
+    """The kind of container a local directory is (given its entries' names), or None."""
+
+    def read_file(name: str, limit: int) -> bytes:
+        with open(os.path.join(path, name), "rb") as f:
+            return f.read(limit)
+
+    return claimed_kind(names, read_file)
+
+
+def claimed_kind(names: frozenset[str], read_file: ReadFile, remote: bool = False) -> str | None:
+    """The kind of container a directory with these entries is (local or, with `remote`,
+    behind a URL: formats that read only local directories do not claim it)."""
     for f in _DIRECTORIES:
         assert f.claims_directory is not None
-        if f.claims_directory(path, names):
+        if (f.remote or not remote) and f.claims_directory(names, read_file):
             return f.kind
     return None
 

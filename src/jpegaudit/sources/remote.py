@@ -9,9 +9,11 @@ nearly every byte of a tar of images is image, so they are streamed in large ran
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -74,6 +76,7 @@ class RemoteEntry:
     size: int | None
     mtime_ns: int | None
     version: str | None  # ETag, generation or mtime: what changes when the object does
+    container: str | None = None  # a prefix that is a directory container of this kind
 
 
 def info_mtime_ns(info: dict) -> int | None:
@@ -114,10 +117,17 @@ def _entry(info: dict, fs_path: str, display: str) -> RemoteEntry:
     )
 
 
-def list_url(fs, root_path: str, display_root: str) -> tuple[bool, Iterator[RemoteEntry]]:
+# (names in a directory, read_file(name, limit)) -> the kind of directory container, or None.
+ClaimsListing = Callable[[frozenset[str], Callable[[str, int], bytes]], "str | None"]
+
+
+def list_url(
+    fs, root_path: str, display_root: str, claims: ClaimsListing | None = None
+) -> tuple[bool, Iterator[RemoteEntry]]:
     """(is a directory/prefix, its objects in sorted order). One listing per "directory", so
     memory holds one directory's listing at a time, not the whole bucket. Names are passed
-    back to the filesystem as it gave them (over HTTP a directory's trailing slash matters)."""
+    back to the filesystem as it gave them (over HTTP a directory's trailing slash matters).
+    A directory that `claims` names a container is one entry (`container` set), not walked."""
     fs.invalidate_cache()  # a rescan in the same process must see the store as it is now
     prefix = root_path.rstrip("/")
     if not fs.isdir(root_path):
@@ -129,6 +139,14 @@ def list_url(fs, root_path: str, display_root: str) -> tuple[bool, Iterator[Remo
         while stack:
             directory = stack.pop()
             listing = sorted(fs.ls(directory, detail=True), key=lambda i: i["name"])
+            if claims is not None:
+                claimed = _claimed_directory(fs, directory, listing, claims)
+                if claimed is not None:
+                    kind, size, version = claimed
+                    bare = directory.rstrip("/")
+                    display = display_root + bare[len(prefix) :]
+                    yield RemoteEntry(bare, display, size, None, version, kind)
+                    continue
             subdirs = []
             for info in listing:
                 name = info["name"]
@@ -144,6 +162,51 @@ def list_url(fs, root_path: str, display_root: str) -> tuple[bool, Iterator[Remo
             stack.extend(reversed(subdirs))
 
     return True, walk()
+
+
+def _claimed_directory(fs, directory: str, listing: list[dict], claims: ClaimsListing):
+    """(kind, total size, version) when the listed directory is a container: its version is a
+    digest of its objects' names, sizes and versions (ETags)."""
+    files = {
+        i["name"].rstrip("/").rsplit("/", 1)[-1]: i for i in listing if i.get("type") != "directory"
+    }
+    base = directory.rstrip("/")
+
+    def read_file(name: str, limit: int) -> bytes:
+        size = files[name].get("size") or 0
+        return fs.cat_file(f"{base}/{name}", start=0, end=min(int(size), limit))
+
+    kind = claims(frozenset(files), read_file)
+    if kind is None:
+        return None
+    h = hashlib.blake2b(digest_size=10)
+    total = 0
+    for name in sorted(files):
+        info = files[name]
+        total += int(info.get("size") or 0)
+        h.update(f"{name}\0{info.get('size')}\0{info_version(info)}\0".encode())
+    return kind, total, h.hexdigest()
+
+
+class RemoteDirectory:
+    """A directory container behind a URL: each file streamed in large ranges when opened."""
+
+    local = False
+
+    def __init__(self, fs, path: str, options: RemoteOptions, stats: FetchStats) -> None:
+        self._fs = fs
+        self.path = path.rstrip("/")
+        self._options = options
+        self._stats = stats
+
+    @contextlib.contextmanager
+    def open(self, name: str):
+        from jpegaudit.sources.container import ContainerBytes
+
+        fs_path = f"{self.path}/{name}"
+        info = info_with_retries(self._fs, fs_path, self._options, self._stats)
+        stream = RangeStream(self._fs, fs_path, int(info["size"]), self._options, self._stats)
+        yield ContainerBytes(stream, stream.read_at, int(info["size"]))
 
 
 @dataclass
