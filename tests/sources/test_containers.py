@@ -5,6 +5,7 @@ the columns asked for change; --no-shards; remote files found by content, MDS in
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -137,3 +138,23 @@ def test_an_mds_dataset_in_s3_is_read_and_an_lmdb_there_is_listed_as_files(s3, t
     }
     again = scan("s3://mdsb/ds", tmp_path / "store", jobs=1, storage_options=s3.storage_options)
     assert again.scanned == 0  # unchanged: the same names, sizes and ETags
+
+
+def test_the_planner_opens_only_names_that_may_be_records(tmp_path, monkeypatch):
+    import jpegaudit.scanner.plan as plan
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("a.jpg", "a.json", "a.txt", "README", "x.tfrecord-00000-of-00002"):
+        (data / name).write_bytes(b"{}" * 20)
+    opened = []
+    real_open = os.open
+
+    def recording_open(path, *args):
+        if sys._getframe(1).f_code.co_filename == plan.__file__:  # the planner's opens only
+            opened.append(path)
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    scan(data, tmp_path / "store", jobs=1)
+    assert sorted(os.path.basename(p) for p in opened) == ["README", "x.tfrecord-00000-of-00002"]

@@ -65,8 +65,9 @@ AuditContainer = Callable[..., Iterator[dict]]
 @dataclass(frozen=True)
 class ContainerFormat:
     """How the scan finds a container and reads it. A file is one when its name ends with one
-    of `suffixes`, or, when its name has no image extension, when `sniff` accepts its first
-    `SNIFF_BYTES` bytes (TFRecord shards are named `train-00000-of-01024`). A directory is
+    of `suffixes`, or, when its name has no extension (registry.worth_sniffing), when `sniff`
+    accepts its first `SNIFF_BYTES` bytes (TFRecord shards are named `train-00000-of-01024`).
+    A directory is
     one when `claims_directory(names, read_file)` says so (`names`: its entries' names;
     `read_file(name, limit)`: the first bytes of one of its files, local or remote); it is
     then one unit, not walked, and its version is derived from its files' names, sizes and

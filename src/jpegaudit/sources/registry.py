@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from jpegaudit.sniff import EXTENSION_FORMATS, extension_of
+from jpegaudit.sniff import extension_of
 from jpegaudit.sources import lmdb, mds, parquet, tar, tfrecord, zipfile
 from jpegaudit.sources.container import ContainerFormat, ReadFile
 
@@ -38,9 +38,13 @@ def container_kind(path: str) -> str | None:
 
 
 def worth_sniffing(path: str) -> bool:
-    """Whether a file whose name names no container might still be one: its name has no
-    image extension (so a folder of `.jpg` files costs nothing more)."""
-    return bool(_SNIFFERS) and extension_of(path) not in EXTENSION_FORMATS
+    """Whether a file whose name names no container might still be one: a name without an
+    extension, or in TFRecord's shard naming (`train.tfrecord-00000-of-01024`). Anything else
+    (`.jpg`, a WebDataset folder's `.json` sidecars) is never opened by the planner."""
+    if not _SNIFFERS:
+        return False
+    ext = extension_of(path)
+    return ext == "" or "-of-" in ext or ext.startswith("tfrec")
 
 
 def sniffed_kind(head: bytes) -> str | None:
