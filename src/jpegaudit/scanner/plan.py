@@ -407,5 +407,5 @@ def _extra_hint(exc: Exception) -> str:
         return ""
     return (
         " (pip install 'jpegaudit[s3]' for s3://, 'jpegaudit[gcs]' for gs://, "
-        "'jpegaudit[http]' for http(s)://)"
+        "'jpegaudit[http]' for http(s)://, 'jpegaudit[hf]' for hf://)"
     )
