@@ -27,8 +27,8 @@ ARROW_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in C
 # row it is built only to be dropped.
 PART_COMPRESSION = "snappy"
 _MOSTLY_UNIQUE = frozenset(
-    {"path", "bytes", "mtime_ns", "read_bytes", "header_bytes", "qtables", "qtables_hash",
-     "quality_fit_error", "quality_closeness", "trailing_bytes"}
+    {"path", "entry_name", "bytes", "mtime_ns", "read_bytes", "header_bytes", "qtables",
+     "qtables_hash", "quality_fit_error", "quality_closeness", "trailing_bytes"}
 )  # fmt: skip
 PART_WRITE_OPTIONS = {
     "compression": PART_COMPRESSION,
