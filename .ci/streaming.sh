@@ -25,11 +25,10 @@ if [ "${JPEGAUDIT_STREAMING_FRESH:-0}" = 1 ] || ! has_streaming; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -qq --upgrade pip
+  # One resolver run with torch pinned to the CPU wheel, so that torchvision is chosen to
+  # match it instead of pulling a newer (CUDA) torch.
   cpu_torch=$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | head -n 1 || true)
-  if [ -n "$cpu_torch" ]; then
-    "$VENV/bin/python" -m pip install -qq "$cpu_torch"
-  fi
-  "$VENV/bin/python" -m pip install -qq mosaicml-streaming
+  "$VENV/bin/python" -m pip install -qq ${cpu_torch:+"$cpu_torch"} mosaicml-streaming
   step "built $VENV ($(du -sh "$VENV" | cut -f1))"
 else
   step "reusing $VENV"
