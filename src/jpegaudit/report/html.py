@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from jpegaudit.analysis.stats import labels_in_order
 
-__all__ = ["esc", "render_html"]
+__all__ = ["OVERVIEW_LABELS", "esc", "render_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
@@ -82,24 +82,28 @@ def _figure(name: str, title: str, caption: str, png: bytes | None, files: Mappi
     )
 
 
+# The overview's rows (summary["overview"] keys) and how index.html and the terminal name them.
+OVERVIEW_LABELS = (
+    ("rows", "rows"),
+    ("jpeg", "JPEG"),
+    ("not_jpeg", "not JPEG (by content)"),
+    ("special_entries", "special entries (FIFO, broken link, ...)"),
+    ("errors", "rows with an error"),
+    ("ext_mismatch", "extension names another format"),
+    ("truncated", "truncated"),
+    ("trailing_data", "bytes after EOI"),
+    ("cmyk_or_ycck", "CMYK or YCCK"),
+    ("subsampling_4_1_1", "4:1:1"),
+    ("quality_below_10", "luma quality < 10"),
+    ("quality_approximate", "approximate quality (not IJG tables)"),
+    ("progressive", "progressive"),
+)
+
+
 def _overview(summary: dict) -> str:
     splits = summary["splits"]
     ov = summary["overview"]
-    labels = [
-        ("rows", "rows"),
-        ("jpeg", "JPEG"),
-        ("not_jpeg", "not JPEG (by content)"),
-        ("special_entries", "special entries (FIFO, broken link, ...)"),
-        ("errors", "rows with an error"),
-        ("ext_mismatch", "extension names another format"),
-        ("truncated", "truncated"),
-        ("trailing_data", "bytes after EOI"),
-        ("cmyk_or_ycck", "CMYK or YCCK"),
-        ("subsampling_4_1_1", "4:1:1"),
-        ("quality_below_10", "luma quality < 10"),
-        ("quality_approximate", "approximate quality (not IJG tables)"),
-        ("progressive", "progressive"),
-    ]
+    labels = OVERVIEW_LABELS
     cols = [*splits, "all"] if len(splits) > 1 else splits
     head = "".join(f"<th>{esc(s)}</th>" for s in cols)
     rows = []
