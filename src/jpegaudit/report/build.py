@@ -388,9 +388,12 @@ def _executor(workers: int):
     spawn and forkserver, they do not re-run the calling script, so `build_report` works from
     a script without an `if __name__ == "__main__"` guard. Idle workers exit after a minute;
     a later report in the same process reuses them meanwhile."""
+    try:
+        from joblib.externals.loky import get_reusable_executor
+    except ImportError:  # joblib comes with scikit-learn, which umap-learn needs
+        workers = 0
     if workers < 1:
         return _Inline()
-    from joblib.externals.loky import get_reusable_executor
 
     pool = get_reusable_executor(max_workers=workers, timeout=60)
     for _ in range(workers):  # every worker imports matplotlib now, while we load the store
