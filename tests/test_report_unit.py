@@ -227,3 +227,51 @@ def test_markdown_escapes_html_in_split_names(tmp_path):
     text = build_report(frame, tmp_path / "out", umap=False, thumbnails=False).summary_md
     md = text.read_text()
     assert "&lt;i>odd&lt;/i>" in md and "<i>" not in md
+
+
+def test_cli_report_writes_pdf_only_when_asked(small_store, tmp_path):
+    for formats, want in ((None, {".png"}), ("png,pdf", {".png", ".pdf"}), ("pdf", {".pdf"})):
+        out = tmp_path / f"plots-{formats}"
+        args = ["report", "--store", str(small_store), "--out", str(out), "--no-umap"]
+        result = CliRunner().invoke(main, args + (["--formats", formats] if formats else []))
+        assert result.exit_code == 0, result.output
+        assert {p.suffix for p in out.glob("quality.*")} == want
+        assert "data:image/png;base64," in (out / "index.html").read_text()
+
+
+def test_cli_report_refuses_an_unknown_format(small_store, tmp_path):
+    result = CliRunner().invoke(main, ["report", "--store", str(small_store), "--out",
+                                       str(tmp_path / "o"), "--formats", "png,svg"])  # fmt: skip
+    assert result.exit_code == 2 and "figure formats must be among png, pdf" in result.output
+
+
+def test_report_in_worker_processes_equals_the_report_in_one(tmp_path):
+    frame = store_frame([a_jpeg(i, "train" if i < 30 else "val") for i in range(40)])
+    one = build_report(frame, tmp_path / "one", jobs=1, thumbnails=False)
+    two = build_report(frame, tmp_path / "two", jobs=2, thumbnails=False)
+    for key in ("overview", "data", "outliers", "drift"):
+        assert one.summary[key] == two.summary[key], key
+    assert one.summary["projection"]["clusters"] == two.summary["projection"]["clusters"]
+    assert list(one.summary["figures"]) == list(two.summary["figures"])  # page order kept
+
+
+def test_report_tells_progress_of_every_stage(tmp_path):
+    seen: list[tuple[str, int, int]] = []
+    frame = store_frame([a_jpeg(i, "train" if i < 30 else "val") for i in range(40)])
+    result = build_report(frame, tmp_path / "out", jobs=1,
+                          progress=lambda *event: seen.append(event))  # fmt: skip
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    assert stages == ["load", "analyse", "figures", "thumbnails", "projection", "write"]
+    assert ("figures", len(result.figures), len(result.figures)) in seen
+
+
+def test_api_build_report_has_the_report_signature():
+    import inspect
+
+    from jpegaudit import api
+    from jpegaudit.report import build
+
+    def params(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert params(api.build_report) == params(build.build_report)
