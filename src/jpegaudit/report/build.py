@@ -505,11 +505,11 @@ def build_report(
 
         pngs: dict[str, bytes] = {}
         written: dict[str, dict[str, Path]] = {}
-        for i, (job, future) in enumerate(pending):
+        for job, future in pending:
             rendered, problem = _result_or_inline(
                 future, partial(_render_or_warn, job, out, wanted, dpi)
             )
-            tell("figures", i + 1, len(pending))
+            tell("figures", sum(f.done() for _, f in pending), len(pending))
             if problem is not None:
                 warnings.append(problem)
                 continue
