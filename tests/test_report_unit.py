@@ -275,3 +275,34 @@ def test_api_build_report_has_the_report_signature():
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
 
     assert params(api.build_report) == params(build.build_report)
+
+
+def test_overview_lists_the_files_most_worth_opening_escaped(tmp_path):
+    rows = [a_jpeg(i) for i in range(10)]
+    rows.append({"path": "train/<b>x</b>.jpg", "split": "train", "format": "png", "bytes": 9,
+                 "error": "not a JPEG: png", "ext_mismatch": True})  # fmt: skip
+    page = build_report(store_frame(rows), tmp_path / "o", umap=False, thumbnails=False)
+    text = page.index_html.read_text()
+    start = text.index("Files most worth opening first:")
+    listed = text[start : text.index("</ol>", start)]
+    assert "train/&lt;b&gt;x&lt;/b&gt;.jpg" in listed and "<b>x" not in text
+    assert 'href="#outliers-not_jpeg"' in listed
+
+
+def test_text_summary_aligns_splits_and_shows_only_findings_that_occur():
+    from jpegaudit.report.text import render_text
+
+    overview = {s: {k: 0 for k in ("rows", "jpeg", "not_jpeg", "special_entries", "errors",
+                                   "ext_mismatch", "truncated", "trailing_data", "cmyk_or_ycck",
+                                   "subsampling_4_1_1", "quality_below_10",
+                                   "quality_approximate", "progressive")}
+                for s in ("train", "val", "all")}  # fmt: skip
+    for s, n in (("train", 1200), ("val", 30), ("all", 1230)):
+        overview[s].update(rows=n, jpeg=n)
+    overview["val"]["truncated"] = overview["all"]["truncated"] = 2
+    lines = render_text({"splits": ["train", "val"], "overview": overview, "outliers": {}})
+    lines = lines.splitlines()
+    assert lines[0].split() == ["train", "val", "all"]
+    assert lines[1].split() == ["files", "1,200", "30", "1,230"]
+    assert lines[3] == "findings" and [line.split()[0] for line in lines[4:]] == ["truncated"]
+    assert len({len(line) for line in lines[:3]}) == 1  # right-aligned columns

@@ -1,10 +1,10 @@
 """The report's summary as plain text for a terminal: an aligned table with the splits side
 by side, the findings that occur with their counts, and the few files most worth opening.
-`jpegaudit demo` ends with it."""
+`jpegaudit demo` ends with it; index.html's overview lists the same files."""
 
 from __future__ import annotations
 
-from jpegaudit.report.html import OVERVIEW_LABELS
+from jpegaudit.report.labels import OVERVIEW_LABELS
 
 __all__ = ["WORTH_OPENING", "files_worth_opening", "render_text"]
 
@@ -25,10 +25,10 @@ _LOW_QUALITY = 30
 _SHAPE = ("rows", "jpeg")  # the table's first rows; every other overview key is a finding
 
 
-def files_worth_opening(summary: dict, n: int = 3) -> list[tuple[str, str]]:
-    """Up to `n` distinct files as (path, why), one per outlier kind in `WORTH_OPENING`
-    order, first of each kind's list."""
-    picked: dict[str, str] = {}
+def files_worth_opening(summary: dict, n: int = 3) -> list[tuple[str, str, str]]:
+    """Up to `n` distinct files as (outlier kind, path, why), one per outlier kind in
+    `WORTH_OPENING` order, first of each kind's list."""
+    picked: dict[str, tuple[str, str]] = {}
     for kind in WORTH_OPENING:
         entry = summary.get("outliers", {}).get(kind)
         if not entry or not entry["total"]:
@@ -40,11 +40,11 @@ def files_worth_opening(summary: dict, n: int = 3) -> list[tuple[str, str]]:
                 if max(f["width"] / f["height"], f["height"] / f["width"]) < 4:
                     break
             if f["path"] not in picked:
-                picked[f["path"]] = f"{entry['title']}: {f['value']}"
+                picked[f["path"]] = (kind, f"{entry['title']}: {f['value']}")
                 break
         if len(picked) == n:
             break
-    return list(picked.items())
+    return [(kind, path, why) for path, (kind, why) in picked.items()]
 
 
 def _table(rows: list[list[str]], numeric_from: int = 1) -> list[str]:
@@ -79,5 +79,5 @@ def render_text(summary: dict, *, worth_opening: int = 3) -> str:
     worth = files_worth_opening(summary, worth_opening)
     if worth:
         lines += ["", "files most worth opening:"]
-        lines += [f"  {path}\n      {why}" for path, why in worth]
+        lines += [f"  {path}\n      {why}" for _, path, why in worth]
     return "\n".join(lines) + "\n"
