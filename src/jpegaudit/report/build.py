@@ -439,9 +439,9 @@ def build_report(
     sample and the embedding reproducible. Outlier thumbnails are decoded from the files
     (relative store paths resolved under `files_root`, default the current directory); a file
     that is missing or undecodable is listed without one. `jobs` processes, this one
-    included, render the figures and run the projection (default: the usable CPUs, at most 4;
-    1: everything in this process). `progress(stage, done, total)` is called as stages advance: "load",
-    "analyse", "projection", "figures", "thumbnails", "write".
+    included, render the figures and run the projection (default: the usable CPUs, at most
+    4; 1: everything in this process). `progress(stage, done, total)` is called as the
+    stages advance: "load", "analyse", "projection", "figures", "thumbnails", "write".
     """
     started = time.perf_counter()
     wanted = parse_formats(formats)
@@ -478,18 +478,12 @@ def build_report(
         total = len(jobs_list) + (1 if projecting is not None else 0)
         pending = [(job, pool.submit(_render_or_warn, job, out, wanted, dpi)) for job in jobs_list]
         tell("figures", 0, total)
+        t_thumbs = time.perf_counter()
         thumbs = make_thumbnails(summary, files_root=files_root, enabled=thumbnails,
                                  progress=lambda d, n: tell("thumbnails", d, n))  # fmt: skip
-        seconds["thumbnails"] = time.perf_counter() - t
-        # This process renders too: from the last figure back, each one no worker has taken.
-        for index in reversed(range(len(pending))):
-            job, future = pending[index]
-            if not future.cancel():
-                break
-            pending[index] = (job, _Inline().submit(_render_or_warn, job, out, wanted, dpi))
-            tell("figures", sum(f.done() for _, f in pending), total)
+        seconds["thumbnails"] = time.perf_counter() - t_thumbs
+        _render_here_too(pending, out, wanted, dpi, lambda d: tell("figures", d, total))
 
-        projection = None
         if projecting is None:
             summary["projection"] = {"skipped": "projection not requested (umap=False / --no-umap)"}
         else:
@@ -502,24 +496,7 @@ def build_report(
                 summary["projection"] = _projection_section(projection)
                 job = _projection_job(summary["data"], projection)
                 pending.append((job, _Inline().submit(_render_or_warn, job, out, wanted, dpi)))
-
-        pngs: dict[str, bytes] = {}
-        written: dict[str, dict[str, Path]] = {}
-        for job, future in pending:
-            rendered, problem = _result_or_inline(
-                future, partial(_render_or_warn, job, out, wanted, dpi)
-            )
-            tell("figures", sum(f.done() for _, f in pending), len(pending))
-            if problem is not None:
-                warnings.append(problem)
-                continue
-            pngs[job.name], written[job.name] = rendered
-            summary["figures"][job.name] = {
-                "title": job.title,
-                "caption": job.caption,
-                "section": job.section,
-                "files": {kind: path.name for kind, path in written[job.name].items()},
-            }
+        pngs, written = _collect_figures(pending, out, wanted, dpi, summary, warnings, tell)
         seconds["figures"] = time.perf_counter() - t
     except BaseException:
         for _, future in pending:
@@ -546,9 +523,43 @@ def build_report(
     )
 
 
+def _render_here_too(pending, out, wanted, dpi, tell_done) -> None:
+    """This process renders figures too: from the last one back, each that no worker has
+    taken yet (the workers take them from the front)."""
+    for index in reversed(range(len(pending))):
+        job, future = pending[index]
+        if not future.cancel():
+            break
+        pending[index] = (job, _Inline().submit(_render_or_warn, job, out, wanted, dpi))
+        tell_done(sum(f.done() for _, f in pending))
+
+
+def _collect_figures(pending, out, wanted, dpi, summary, warnings, tell):
+    """Wait for every figure in page order: ({name: PNG bytes}, {name: {format: path}}), each
+    entered in `summary["figures"]`; failures go to `warnings`."""
+    pngs: dict[str, bytes] = {}
+    written: dict[str, dict[str, Path]] = {}
+    for job, future in pending:
+        rendered, problem = _result_or_inline(
+            future, partial(_render_or_warn, job, out, wanted, dpi)
+        )
+        tell("figures", sum(f.done() for _, f in pending), len(pending))
+        if problem is not None:
+            warnings.append(problem)
+            continue
+        pngs[job.name], written[job.name] = rendered
+        summary["figures"][job.name] = {
+            "title": job.title,
+            "caption": job.caption,
+            "section": job.section,
+            "files": {kind: path.name for kind, path in written[job.name].items()},
+        }
+    return pngs, written
+
+
 def _start_projection(pool, df: pd.DataFrame, cap: int, keep_500: float, seed: int):
-    """(future of embed_and_cluster, the sample, start time), or the ImportError's message
-    in place of the future when the projection cannot run here."""
+    """Draw the study's sample here and submit its embedding and clustering to `pool`:
+    (future, (sample rows, features, seconds), start time)."""
     from jpegaudit.analysis.projection import embed_and_cluster, feature_matrix, study_sample
 
     start = time.perf_counter()
