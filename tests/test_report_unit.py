@@ -261,7 +261,7 @@ def test_report_tells_progress_of_every_stage(tmp_path):
     result = build_report(frame, tmp_path / "out", jobs=1,
                           progress=lambda *event: seen.append(event))  # fmt: skip
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
-    assert stages == ["load", "analyse", "figures", "thumbnails", "projection", "write"]
+    assert stages == ["load", "analyse", "thumbnails", "figures", "projection", "write"]
     assert ("figures", len(result.figures), len(result.figures)) in seen
 
 

@@ -381,24 +381,49 @@ class _Inline:
         return future
 
 
-def _executor(workers: int):
-    """No workers: `_Inline`. Otherwise joblib's loky executor (joblib comes with scikit-learn):
-    its workers are started with fork+exec, so they inherit neither this process's threads
-    (pyarrow, OpenMP, a progress bar's) nor its OpenMP state, and, unlike multiprocessing's
-    spawn and forkserver, they do not re-run the calling script, so `build_report` works from
-    a script without an `if __name__ == "__main__"` guard. Idle workers exit after a minute;
-    a later report in the same process reuses them meanwhile."""
-    try:
-        from joblib.externals.loky import get_reusable_executor
-    except ImportError:  # joblib comes with scikit-learn, which umap-learn needs
-        workers = 0
-    if workers < 1:
-        return _Inline()
+class _Workers:
+    """Worker processes for one report, and what keeps them busy.
 
-    pool = get_reusable_executor(max_workers=workers, timeout=60)
-    for _ in range(workers):  # every worker imports matplotlib now, while we load the store
-        pool.submit(_warm_worker)
-    return pool
+    Without workers (`count` 0, or no joblib) every call runs in this process. Otherwise
+    joblib's loky executor (joblib comes with scikit-learn): its workers start by fork+exec,
+    so they share neither this process's threads (pyarrow's, a progress bar's) nor its OpenMP
+    state, and, unlike multiprocessing's spawn and forkserver, they do not re-run the calling
+    script, so `build_report` works from a script without an `if __name__ == "__main__"`
+    guard. Figures are handed to a worker only when it is idle (`idle`), so that none queues
+    behind the projection or a slow start while this process could draw it."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.pool = None
+        self._futures: list[Future] = []
+        if count < 1:
+            return
+        try:
+            from joblib.externals.loky.process_executor import ProcessPoolExecutor
+        except ImportError:
+            self.count = 0
+            return
+        self.pool = ProcessPoolExecutor(max_workers=count)
+        for _ in range(count):  # each worker imports matplotlib now, while we load the store
+            self.submit(_warm_worker)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self.pool is None:
+            return _Inline().submit(fn, *args, **kwargs)
+        future = self.pool.submit(fn, *args, **kwargs)
+        self._futures.append(future)
+        return future
+
+    def idle(self) -> int:
+        """Workers with nothing to do."""
+        return self.count - sum(not f.done() for f in self._futures)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for future in self._futures:
+                future.cancel()
+            # Every result is in; waiting for the workers to exit would only delay the caller.
+            self.pool.shutdown(wait=False, kill_workers=True)
 
 
 def _result_or_inline(future: Future, fallback: Callable[[], Any]):
@@ -450,7 +475,7 @@ def build_report(
     seconds: dict[str, float] = {}
     warnings: list[str] = []
     out = Path(out_dir)
-    pool = _executor(jobs - 1)  # and this process
+    workers = _Workers(jobs - 1)  # and this process
     pending: list[tuple[FigureJob, Future]] = []
     try:
         tell("load", 0, 1)
@@ -467,22 +492,22 @@ def build_report(
         # the sample, so it runs in a worker while this process computes the statistics.
         projecting = None
         if umap:
-            projecting = _start_projection(pool, df, umap_sample, umap_keep_500, seed)
+            projecting = _start_projection(workers, df, umap_sample, umap_keep_500, seed)
         tell("analyse", 0, 1)
         summary = analyse(df, source=source, outliers_per_kind=outliers_per_kind,
                           top_fingerprints=top_fingerprints, seconds=seconds)  # fmt: skip
         tell("analyse", 1, 1)
 
-        t = time.perf_counter()
-        jobs_list = figure_jobs(summary)
-        total = len(jobs_list) + (1 if projecting is not None else 0)
-        pending = [(job, pool.submit(_render_or_warn, job, out, wanted, dpi)) for job in jobs_list]
-        tell("figures", 0, total)
         t_thumbs = time.perf_counter()
         thumbs = make_thumbnails(summary, files_root=files_root, enabled=thumbnails,
                                  progress=lambda d, n: tell("thumbnails", d, n))  # fmt: skip
         seconds["thumbnails"] = time.perf_counter() - t_thumbs
-        _render_here_too(pending, out, wanted, dpi, lambda d: tell("figures", d, total))
+        t = time.perf_counter()
+        jobs_list = figure_jobs(summary)
+        total = len(jobs_list) + (1 if projecting is not None else 0)
+        tell("figures", 0, total)
+        pending = _render_figures(workers, jobs_list, out, wanted, dpi,
+                                  lambda done: tell("figures", done, total))  # fmt: skip
 
         if projecting is None:
             summary["projection"] = {"skipped": "projection not requested (umap=False / --no-umap)"}
@@ -498,10 +523,8 @@ def build_report(
                 pending.append((job, _Inline().submit(_render_or_warn, job, out, wanted, dpi)))
         pngs, written = _collect_figures(pending, out, wanted, dpi, summary, warnings, tell)
         seconds["figures"] = time.perf_counter() - t
-    except BaseException:
-        for _, future in pending:
-            future.cancel()
-        raise
+    finally:
+        workers.close()
 
     tell("write", 0, 1)
     summary["warnings"] = warnings
@@ -523,15 +546,22 @@ def build_report(
     )
 
 
-def _render_here_too(pending, out, wanted, dpi, tell_done) -> None:
-    """This process renders figures too: from the last one back, each that no worker has
-    taken yet (the workers take them from the front)."""
-    for index in reversed(range(len(pending))):
-        job, future = pending[index]
-        if not future.cancel():
-            break
-        pending[index] = (job, _Inline().submit(_render_or_warn, job, out, wanted, dpi))
-        tell_done(sum(f.done() for _, f in pending))
+def _render_figures(workers: _Workers, jobs: list[FigureJob], out, wanted, dpi, tell_done):
+    """Every figure job, in page order with its future: idle workers take them from the
+    front, this process draws from the back meanwhile."""
+    futures: dict[int, Future] = {}
+    front, back = 0, len(jobs) - 1
+    while front <= back:
+        for _ in range(workers.idle()):
+            if front > back:
+                break
+            futures[front] = workers.submit(_render_or_warn, jobs[front], out, wanted, dpi)
+            front += 1
+        if front <= back:
+            futures[back] = _Inline().submit(_render_or_warn, jobs[back], out, wanted, dpi)
+            back -= 1
+        tell_done(sum(f.done() for f in futures.values()))
+    return [(job, futures[i]) for i, job in enumerate(jobs)]
 
 
 def _collect_figures(pending, out, wanted, dpi, summary, warnings, tell):
@@ -557,8 +587,8 @@ def _collect_figures(pending, out, wanted, dpi, summary, warnings, tell):
     return pngs, written
 
 
-def _start_projection(pool, df: pd.DataFrame, cap: int, keep_500: float, seed: int):
-    """Draw the study's sample here and submit its embedding and clustering to `pool`:
+def _start_projection(workers, df: pd.DataFrame, cap: int, keep_500: float, seed: int):
+    """Draw the study's sample here and submit its embedding and clustering to `workers`:
     (future, (sample rows, features, seconds), start time)."""
     from jpegaudit.analysis.projection import embed_and_cluster, feature_matrix, study_sample
 
@@ -566,7 +596,7 @@ def _start_projection(pool, df: pd.DataFrame, cap: int, keep_500: float, seed: i
     rows = study_sample(df, keep_500=keep_500, cap=cap, seed=seed)
     features = feature_matrix(rows)
     seconds = {"sample": time.perf_counter() - start}
-    future = pool.submit(embed_and_cluster, features, seed=seed)
+    future = workers.submit(embed_and_cluster, features, seed=seed)
     return future, (rows, features, seconds), start
 
 
