@@ -306,3 +306,13 @@ def test_text_summary_aligns_splits_and_shows_only_findings_that_occur():
     assert lines[1].split() == ["files", "1,200", "30", "1,230"]
     assert lines[3] == "findings" and [line.split()[0] for line in lines[4:]] == ["truncated"]
     assert len({len(line) for line in lines[:3]}) == 1  # right-aligned columns
+
+
+def test_default_jobs_is_one_on_a_saturated_machine(monkeypatch):
+    from jpegaudit.report import build
+
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert build.default_jobs() == 2
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert build.default_jobs() == 1

@@ -61,7 +61,8 @@ def build_report(
     study's share of width-or-height-500 files kept; `seed` makes both reproducible.
     Thumbnails of the listed outliers are decoded from the files (relative paths under
     `files_root`, default the current directory). `jobs`: processes that render figures and
-    run the projection, this one included (default: the usable CPUs, at most 4).
+    run the projection, this one included (default: the usable CPUs up to 4, or 1 when the
+    load average already exceeds 1.5 x the CPUs).
     `progress(stage, done, total)` is told as "load", "analyse", "projection", "figures",
     "thumbnails" and "write" advance. Imports matplotlib and umap only when called; see
     docs/report.md."""

@@ -415,7 +415,8 @@ def _formats(ctx, param, value):
               help="Folder that relative store paths start from, for thumbnails (default: .).")  # fmt: skip
 @click.option("--thumbnails/--no-thumbnails", default=True, show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes for figures and UMAP (default: the CPUs, at most 4).")  # fmt: skip
+              help="Processes for figures and UMAP, this one included (default: the CPUs up to "
+                   "4; 1 when the machine is saturated).")  # fmt: skip
 @click.option("--progress/--no-progress", default=None,
               help="Stage progress on stderr (default: when stderr is a terminal).")  # fmt: skip
 def report(store, out_dir, formats, umap, umap_sample, seed, files_root, thumbnails, jobs,
