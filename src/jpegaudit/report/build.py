@@ -524,7 +524,8 @@ def build_report(
             summary["projection"] = {"skipped": "projection not requested (umap=False / --no-umap)"}
         else:
             projection, note = _finish_projection(projecting, df, seed, pending, tell, total)
-            seconds["projection"] = time.perf_counter() - projecting[2]
+            # From the sample's draw to the result (a projection run here ended at its submit).
+            seconds["projection"] = (projecting[3] or time.perf_counter()) - projecting[2]
             if projection is None:
                 summary["projection"] = {"skipped": note}
                 warnings.append(note)
@@ -600,7 +601,7 @@ def _collect_figures(pending, out, wanted, dpi, summary, warnings, tell):
 
 def _start_projection(workers, df: pd.DataFrame, cap: int, keep_500: float, seed: int):
     """Draw the study's sample here and submit its embedding and clustering to `workers`:
-    (future, (sample rows, features, seconds), start time)."""
+    (future, (sample rows, features, seconds), start time, end time if it ran here)."""
     from jpegaudit.analysis.projection import embed_and_cluster, feature_matrix, study_sample
 
     start = time.perf_counter()
@@ -608,7 +609,7 @@ def _start_projection(workers, df: pd.DataFrame, cap: int, keep_500: float, seed
     features = feature_matrix(rows)
     seconds = {"sample": time.perf_counter() - start}
     future = workers.submit(embed_and_cluster, features, seed=seed)
-    return future, (rows, features, seconds), start
+    return future, (rows, features, seconds), start, time.perf_counter() if future.done() else None
 
 
 def _finish_projection(projecting, df, seed, pending, tell, total):
@@ -616,7 +617,7 @@ def _finish_projection(projecting, df, seed, pending, tell, total):
     (Projection, None), or (None, why) when umap-learn is missing."""
     from jpegaudit.analysis.projection import embed_and_cluster, project_sample
 
-    future, (rows, features, seconds), _ = projecting
+    future, (rows, features, seconds), _, _ = projecting
     while not future.done():
         wait_for([future], timeout=0.5)
         tell("projection", 0, 1)
