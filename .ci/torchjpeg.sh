@@ -32,7 +32,7 @@ else
 fi
 
 # This checkout, editable, with the extra that names torchjpeg (already satisfied).
-"$VENV/bin/python" -m pip install -qq -e '.[test,torchjpeg]'
+"$VENV/bin/python" -m pip install -qq -e '.[test,torchjpeg]' -c constraints/test.txt
 step "installed jpegaudit into it"
 
 export JPEGAUDIT_REQUIRE_TORCHJPEG=1

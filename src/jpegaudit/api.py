@@ -4,8 +4,8 @@ A façade over the library: nothing inside the package imports it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
 from jpegaudit.scanner.engine import run_scan
@@ -16,6 +16,11 @@ from jpegaudit.sources.remote import RemoteOptions
 from jpegaudit.sources.retry import RetryPolicy
 from jpegaudit.store.files import StoreError
 from jpegaudit.store.reader import read_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from jpegaudit.report.build import ReportResult
 
 __all__ = [
     "ReadLimits",
@@ -36,13 +41,54 @@ __all__ = [
 ]
 
 
-def build_report(store_or_df, out_dir, **options):
-    """The report (figures, index.html, summary.json/.md) of a store or DataFrame: see
-    `jpegaudit.report.build.build_report` for the options. Imports matplotlib and umap only
-    when called."""
+def build_report(
+    store_or_df: str | os.PathLike | pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    umap: bool = True,
+    umap_sample: int = 20_000,
+    umap_keep_500: float = 0.10,
+    seed: int = 0,
+    files_root: str | os.PathLike | None = None,
+    thumbnails: bool = True,
+    formats: str | Sequence[str] = ("png",),
+    jobs: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    outliers_per_kind: int = 6,
+    top_fingerprints: int = 20,
+    dpi: int = 110,
+) -> ReportResult:
+    """The report of a store (or a DataFrame with the store's columns) in `out_dir`: one file
+    per figure and format (`formats`: "png", "pdf" or both; index.html embeds PNGs in any
+    case), a self-contained index.html, summary.json (every number) and summary.md.
+
+    `umap=False` skips the projection; `umap_sample` caps its sample and `umap_keep_500` is the
+    study's share of width-or-height-500 files kept; `seed` makes both reproducible.
+    Thumbnails of the listed outliers are decoded from the files (relative paths under
+    `files_root`, default the current directory). `jobs`: processes that render figures and
+    run the projection, this one included (default: the usable CPUs up to 4, or 1 when the
+    load average already exceeds 1.5 x the CPUs).
+    `progress(stage, done, total)` is told as "load", "analyse", "projection", "figures",
+    "thumbnails" and "write" advance. Imports matplotlib and umap only when called; see
+    docs/report.md."""
     from jpegaudit.report.build import build_report as build
 
-    return build(store_or_df, out_dir, **options)
+    return build(
+        store_or_df,
+        out_dir,
+        umap=umap,
+        umap_sample=umap_sample,
+        umap_keep_500=umap_keep_500,
+        seed=seed,
+        files_root=files_root,
+        thumbnails=thumbnails,
+        formats=formats,
+        jobs=jobs,
+        progress=progress,
+        outliers_per_kind=outliers_per_kind,
+        top_fingerprints=top_fingerprints,
+        dpi=dpi,
+    )
 
 
 def run_check(

@@ -27,14 +27,105 @@ def _print_version(ctx: click.Context, _param, value: bool) -> None:
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_FIRST_STEPS = """\
+New here? Start with the demo: it builds a small ImageNet-like dataset with real encoders,
+scans it and writes its report (about 10 s):
+
+  jpegaudit demo --out jpegaudit-demo
+
+then open jpegaudit-demo/report/index.html. On your own data:
+
+  jpegaudit scan data/train data/val --store audit/
+  jpegaudit report --store audit/ --out plots/
+
+Each command explains itself: jpegaudit COMMAND --help
+"""
+
+
+def _example(*lines: str) -> str:
+    """A help epilog: "Example:" and command lines, kept as written (click's \\b)."""
+    return "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+    epilog=_example("jpegaudit demo --out jpegaudit-demo   # start here: sample data, its report"),
+)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=_print_version, help="Show the version and which core runs, then exit.")  # fmt: skip
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Audit how an image dataset was compressed, reading JPEG headers only."""
+    if ctx.invoked_subcommand is None:
+        click.echo(_FIRST_STEPS)
+        click.echo(ctx.get_help())
 
 
-@main.command()
+class _StatusLine:
+    """Long steps' progress on one stderr line, rewritten in place; nothing when `enabled` is
+    false (stderr not a terminal). Used as the report's `progress(stage, done, total)`."""
+
+    LABELS = {
+        "building": "building files",
+        "load": "loading the store",
+        "analyse": "statistics",
+        "projection": "UMAP",
+        "figures": "figures",
+        "thumbnails": "thumbnails",
+        "write": "writing",
+    }
+
+    def __init__(self, enabled: bool, prefix: str = "report"):
+        import time
+
+        self.enabled = enabled
+        self.prefix = prefix
+        self._clock = time.monotonic
+        self._active: dict[str, list] = {}
+        self._shown = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        entry = self._active.setdefault(stage, [done, total, self._clock()])
+        entry[0], entry[1] = done, total
+        if total and done >= total:
+            del self._active[stage]
+        self._draw()
+
+    def _draw(self) -> None:
+        import shutil
+
+        parts = []
+        for stage, (done, total, started) in self._active.items():
+            label = self.LABELS.get(stage, stage)
+            if total > 1:
+                parts.append(f"{label} {done}/{total}")
+            else:
+                parts.append(f"{label} ({self._clock() - started:.0f} s)")
+        line = f"{self.prefix}: {', '.join(parts)}" if parts else ""
+        line = line[: max(shutil.get_terminal_size().columns - 1, 20)]
+        stream = click.get_text_stream("stderr")
+        stream.write("\r" + line.ljust(self._shown))
+        if not line:
+            stream.write("\r")
+        stream.flush()
+        self._shown = len(line)
+
+    def close(self) -> None:
+        if self.enabled and self._shown:
+            self._active.clear()
+            self._draw()
+
+
+def _on_terminal(progress: bool | None) -> bool:
+    import sys
+
+    return sys.stderr.isatty() if progress is None else progress
+
+
+@main.command(epilog=_example("jpegaudit scan imagenet/train imagenet/val --store audit/"))
 @click.argument("paths", nargs=-1)
 @click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
 @scan_options
@@ -68,7 +159,7 @@ def scan(paths, store, **params):
         )
 
 
-@main.command()
+@main.command(epilog=_example("jpegaudit inspect photo.jpg --json"))
 @click.argument("file", type=click.Path(exists=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(file, as_json):
@@ -84,45 +175,65 @@ def inspect(file, as_json):
         click.echo(describe(ins))
 
 
-@main.command()
-@click.option("--out", default="jpegaudit-demo", show_default=True, help="Folder for the dataset.")
+@main.command(epilog=_example("jpegaudit demo --out jpegaudit-demo"))
+@click.option("--out", default="jpegaudit-demo", show_default=True,
+              help="Folder for the dataset (OUT/data), its store and its report (OUT/report).")  # fmt: skip
 @click.option("--store", default=None, help="Store (default: OUT/store).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(out, store, seed):
-    """Build a small ImageNet-like dataset with real encoders and scan it."""
+@click.option("--report/--no-report", "with_report", default=True, show_default=True,
+              help="--no-report: stop after the scan (the report is then one more command).")  # fmt: skip
+@click.option("--progress/--no-progress", default=None,
+              help="Progress on stderr (default: when stderr is a terminal).")  # fmt: skip
+def demo(out, store, seed, with_report, progress):
+    """Build a small ImageNet-like dataset with real encoders, scan it and write its report,
+    then summarise what the audit found."""
+    import time
     from pathlib import Path
 
     from jpegaudit.demo import build_demo_dataset
+    from jpegaudit.report.build import analyse, build_report, load_report_frame
+    from jpegaudit.report.text import render_text
     from jpegaudit.scanner.engine import run_scan
     from jpegaudit.scanner.options import ScanOptions
-    from jpegaudit.store.reader import read_store
 
+    show = _on_terminal(progress)
     root = Path(out)
-    built = build_demo_dataset(root / "data", seed=seed)
-    click.echo(f"built {len(built)} files under {root / 'data'}")
+    started = time.perf_counter()
+    status = _StatusLine(show, prefix="demo")
+    built = build_demo_dataset(root / "data", seed=seed,
+                               progress=lambda done, total: status("building", done, total))  # fmt: skip
+    status.close()
+    click.echo(f"built {len(built)} files under {root / 'data'} in "
+               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     for note in built.missing:
         click.echo(f"note: {note}", err=True)
     store = store or str(root / "store")
     splits = [root / "data" / "train", root / "data" / "val"]
-    result = run_scan(splits, store, ScanOptions(progress=False))
-    click.echo(f"scanned {result.scanned} entries in {result.elapsed_s:.2f} s -> {store}")
-    df = read_store(store)
-    summary = df.groupby("split").agg(
-        files=("path", "size"),
-        jpeg=("format", lambda s: int((s == "jpeg").sum())),
-        errors=("error", lambda s: int(s.notna().sum())),
-        truncated=("truncated", lambda s: int(s.fillna(False).sum())),
-        ext_mismatch=("ext_mismatch", lambda s: int(s.sum())),
-        trailing=("trailing_bytes", lambda s: int((s.fillna(0) > 0).sum())),
-    )
-    click.echo(summary.to_string())
-    for column in ("format", "color", "subsampling", "quality_luma"):
-        counts = df[column].value_counts(dropna=False).head(8)
-        click.echo(f"\n{column}:\n{counts.to_string()}")
-    click.echo(f"\nnext: jpegaudit report --store {store} --out {root / 'report'}")
+    result = run_scan(splits, store, ScanOptions(progress=show))
+    click.echo(f"scanned {result.scanned} entries in {result.elapsed_s:.1f} s -> {store}")
+    report = None
+    if with_report:
+        status = _StatusLine(show)
+        try:
+            report = build_report(store, root / "report", progress=status)
+        finally:
+            status.close()
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"report: {len(report.figures)} figures in {report.elapsed_s:.1f} s")
+        summary = report.summary
+    else:
+        summary = analyse(load_report_frame(store), source=store)
+    click.echo("")
+    click.echo(render_text(summary), nl=False)
+    click.echo("")
+    if report is not None:
+        click.echo(f"open the report: {report.index_html}")
+    else:
+        click.echo(f"next: jpegaudit report --store {store} --out {root / 'report'}")
 
 
-@main.command()
+@main.command(epilog=_example("jpegaudit check data/train data/val --policy jpegaudit.toml"))
 @click.argument("paths", nargs=-1)
 @click.option(
     "--policy",
@@ -169,10 +280,21 @@ def check(paths, policy, store, output_format, output, examples, scan, init, for
     )
 
 
-@main.command()
+def _formats(ctx, param, value):
+    from jpegaudit.report.build import parse_formats
+
+    try:
+        return parse_formats(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command(epilog=_example("jpegaudit report --store audit/ --out plots/ --formats png,pdf"))
 @click.option("--store", default="jpegaudit-store", show_default=True, help="Scan store directory.")
 @click.option("--out", "out_dir", default="jpegaudit-report", show_default=True,
               help="Output folder for figures, index.html, summary.json, summary.md.")  # fmt: skip
+@click.option("--formats", default="png", show_default=True, callback=_formats,
+              help="Figure files to write: png, pdf or png,pdf (index.html embeds PNGs anyway).")  # fmt: skip
 @click.option("--umap/--no-umap", default=True, show_default=True, help="UMAP projection.")
 @click.option("--umap-sample", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Most files projected (after keeping 10 % of width-or-height-500 files).")  # fmt: skip
@@ -180,20 +302,29 @@ def check(paths, policy, store, output_format, output, examples, scan, init, for
 @click.option("--files-root", default=None,
               help="Folder that relative store paths start from, for thumbnails (default: .).")  # fmt: skip
 @click.option("--thumbnails/--no-thumbnails", default=True, show_default=True)
-def report(store, out_dir, umap, umap_sample, seed, files_root, thumbnails):
-    """Figures (PNG, PDF), index.html, summary.json and summary.md from a scan store."""
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes for figures and UMAP, this one included (default: the CPUs up to "
+                   "4; 1 when the machine is saturated).")  # fmt: skip
+@click.option("--progress/--no-progress", default=None,
+              help="Stage progress on stderr (default: when stderr is a terminal).")  # fmt: skip
+def report(store, out_dir, formats, umap, umap_sample, seed, files_root, thumbnails, jobs,
+           progress):  # fmt: skip
+    """Figures, index.html, summary.json and summary.md from a scan store."""
     from jpegaudit.report import build_report
     from jpegaudit.store.files import StoreError
 
+    status = _StatusLine(_on_terminal(progress))
     try:
         result = build_report(store, out_dir, umap=umap, umap_sample=umap_sample, seed=seed,
-                              files_root=files_root, thumbnails=thumbnails)  # fmt: skip
+                              files_root=files_root, thumbnails=thumbnails, formats=formats,
+                              jobs=jobs, progress=status)  # fmt: skip
     except StoreError as exc:
         raise CannotRun(str(exc)) from None
+    finally:
+        status.close()
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    total = sum(result.seconds.values())
     click.echo(
-        f"{result.rows} rows, {len(result.figures)} figures in {total:.1f} s -> "
+        f"{result.rows} rows, {len(result.figures)} figures in {result.elapsed_s:.1f} s -> "
         f"{result.index_html}, {result.summary_json.name}, {result.summary_md.name}"
     )

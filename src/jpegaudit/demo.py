@@ -466,16 +466,22 @@ def _clear_previous_build(root: Path) -> None:
             )
 
 
-def build_demo_dataset(root: Path, *, seed: int = 0) -> DemoDataset:
+def build_demo_dataset(
+    root: Path, *, seed: int = 0, progress: Callable[[int, int], None] | None = None
+) -> DemoDataset:
     """Write the demo dataset under `root` and return its ground truth, one `DemoFile` per file
-    written. Files that need an encoder missing here are skipped and listed in `.missing`."""
+    written. Files that need an encoder missing here are skipped and listed in `.missing`.
+    `progress(done, total)` is called after each planned file."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     _clear_previous_build(root)
     files: list[DemoFile] = []
     skipped: list[str] = []
     wanted_encoders: dict[tuple[str, ...], list[str]] = {}
-    for index, spec in enumerate(_plan(seed)):
+    plan = _plan(seed)
+    for index, spec in enumerate(plan):
+        if progress is not None and index:
+            progress(index, len(plan))
         if spec.kind != "png" and not any(_ENCODERS[e][0]() for e in spec.encoders):
             skipped.append(spec.relpath)
             wanted_encoders.setdefault(spec.encoders, []).append(spec.label or spec.note)
@@ -486,6 +492,8 @@ def build_demo_dataset(root: Path, *, seed: int = 0) -> DemoDataset:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         files.append(_ground_truth(spec, encoder, data))
+    if progress is not None:
+        progress(len(plan), len(plan))
     missing = [
         f"{len(what)} {' and '.join(sorted(set(what)))} file(s) skipped: "
         + " or ".join(_INSTALL_HINT.get(e, e) for e in encoders)

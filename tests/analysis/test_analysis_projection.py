@@ -8,11 +8,14 @@ import pandas as pd
 import pytest
 
 from jpegaudit.analysis.projection import (
+    DENSE_UMAP_MAX,
     SUBSAMPLING_CODES,
     cluster_table,
     embed,
+    embedding_method,
     feature_matrix,
     find_clusters,
+    numba_cache_dir,
     study_sample,
 )
 
@@ -118,3 +121,61 @@ def test_unclustered_points_come_last_in_the_table():
     sample = study_sample(frame(0, 3))
     table = cluster_table(sample, np.array([-1, 0, 0]))
     assert [row["label"] for row in table] == [0, -1]
+
+
+def blobs(n_per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four tight groups of identical-but-jittered 4-D settings, as a store's sources are."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0, 0, 0], [3, 0, 0, 0], [0, 3, 3, 0], [0, 0, 0, 3]], float)
+    truth = np.repeat(np.arange(4), n_per)
+    return centres[truth] + rng.normal(0, 0.05, (len(truth), 4)), truth
+
+
+def test_embedding_method_depends_on_the_sample_size_only():
+    assert embedding_method(0) == "none" and embedding_method(16) == "pca"
+    assert embedding_method(17) == "umap-dense" and embedding_method(DENSE_UMAP_MAX) == "umap-dense"
+    assert embedding_method(DENSE_UMAP_MAX + 1) == "umap"
+
+
+def test_dense_umap_is_reproducible_and_keeps_sources_apart():
+    x, truth = blobs(40)
+    first, again = embed(x, seed=3), embed(x, seed=3)
+    assert first.shape == (160, 2) and np.array_equal(first, again)
+    labels = find_clusters(first, min_cluster_size=20)
+    for group in range(4):
+        assert len(set(labels[truth == group])) == 1  # each source one cluster...
+    assert len(set(labels)) == 4  # ...and no two sources merged
+
+
+def test_dense_umap_needs_no_jit_compiler():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from jpegaudit.analysis.projection import embed; "
+        "embed(np.random.default_rng(0).normal(size=(300, 4))); "
+        "print(sorted(m for m in ('numba', 'umap', 'pynndescent') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_umap_learn_above_the_dense_limit_is_reproducible(monkeypatch):
+    import jpegaudit.analysis.projection as projection
+
+    monkeypatch.setattr(projection, "DENSE_UMAP_MAX", 50)
+    x, truth = blobs(30)
+    first, again = embed(x, seed=1), embed(x, seed=1)
+    assert embedding_method(len(x)) == "umap" and np.array_equal(first, again)
+    labels = find_clusters(first, min_cluster_size=15)
+    assert all(len(set(labels[truth == group])) == 1 for group in range(4))
+
+
+def test_numba_cache_dir_is_in_the_user_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.platform", "linux")
+    assert numba_cache_dir() == str(tmp_path / "jpegaudit" / "numba")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/elsewhere")
+    assert numba_cache_dir() == "/elsewhere"

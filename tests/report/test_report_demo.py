@@ -38,7 +38,7 @@ def demo_report(tmp_path_factory):
     store = root / "store"
     scan([root / "data" / "train", root / "data" / "val"], store, jobs=1)
     out = root / "report"
-    result = build_report(store, out, umap=True, umap_sample=5000, seed=0)
+    result = build_report(store, out, umap=True, umap_sample=5000, seed=0, formats=("png", "pdf"))
     summary = json.loads(result.summary_json.read_text())
     frame = pd.read_parquet(store)  # numpy dtypes: a different reading path from the report's
     return dataset, frame, result, summary

@@ -227,3 +227,92 @@ def test_markdown_escapes_html_in_split_names(tmp_path):
     text = build_report(frame, tmp_path / "out", umap=False, thumbnails=False).summary_md
     md = text.read_text()
     assert "&lt;i>odd&lt;/i>" in md and "<i>" not in md
+
+
+def test_cli_report_writes_pdf_only_when_asked(small_store, tmp_path):
+    for formats, want in ((None, {".png"}), ("png,pdf", {".png", ".pdf"}), ("pdf", {".pdf"})):
+        out = tmp_path / f"plots-{formats}"
+        args = ["report", "--store", str(small_store), "--out", str(out), "--no-umap"]
+        result = CliRunner().invoke(main, args + (["--formats", formats] if formats else []))
+        assert result.exit_code == 0, result.output
+        assert {p.suffix for p in out.glob("quality.*")} == want
+        assert "data:image/png;base64," in (out / "index.html").read_text()
+
+
+def test_cli_report_refuses_an_unknown_format(small_store, tmp_path):
+    result = CliRunner().invoke(main, ["report", "--store", str(small_store), "--out",
+                                       str(tmp_path / "o"), "--formats", "png,svg"])  # fmt: skip
+    assert result.exit_code == 2 and "figure formats must be among png, pdf" in result.output
+
+
+def test_report_in_worker_processes_equals_the_report_in_one(tmp_path):
+    frame = store_frame([a_jpeg(i, "train" if i < 30 else "val") for i in range(40)])
+    one = build_report(frame, tmp_path / "one", jobs=1, thumbnails=False)
+    two = build_report(frame, tmp_path / "two", jobs=2, thumbnails=False)
+    for key in ("overview", "data", "outliers", "drift"):
+        assert one.summary[key] == two.summary[key], key
+    assert one.summary["projection"]["clusters"] == two.summary["projection"]["clusters"]
+    assert list(one.summary["figures"]) == list(two.summary["figures"])  # page order kept
+
+
+def test_report_tells_progress_of_every_stage(tmp_path):
+    seen: list[tuple[str, int, int]] = []
+    frame = store_frame([a_jpeg(i, "train" if i < 30 else "val") for i in range(40)])
+    result = build_report(frame, tmp_path / "out", jobs=1,
+                          progress=lambda *event: seen.append(event))  # fmt: skip
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    assert stages == ["load", "analyse", "thumbnails", "figures", "projection", "write"]
+    assert ("figures", len(result.figures), len(result.figures)) in seen
+
+
+def test_api_build_report_has_the_report_signature():
+    import inspect
+
+    from jpegaudit import api
+    from jpegaudit.report import build
+
+    def params(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert params(api.build_report) == params(build.build_report)
+
+
+def test_overview_lists_the_files_most_worth_opening_escaped(tmp_path):
+    rows = [a_jpeg(i) for i in range(10)]
+    rows.append({"path": "train/<b>x</b>.jpg", "split": "train", "format": "png", "bytes": 9,
+                 "error": "not a JPEG: png", "ext_mismatch": True})  # fmt: skip
+    page = build_report(store_frame(rows), tmp_path / "o", umap=False, thumbnails=False)
+    text = page.index_html.read_text()
+    start = text.index("Files most worth opening first:")
+    listed = text[start : text.index("</ol>", start)]
+    assert "train/&lt;b&gt;x&lt;/b&gt;.jpg" in listed and "<b>x" not in text
+    assert 'href="#outliers-not_jpeg"' in listed
+
+
+def test_text_summary_aligns_splits_and_shows_only_findings_that_occur():
+    from jpegaudit.report.text import render_text
+
+    overview = {s: {k: 0 for k in ("rows", "jpeg", "not_jpeg", "special_entries", "errors",
+                                   "ext_mismatch", "truncated", "trailing_data", "cmyk_or_ycck",
+                                   "subsampling_4_1_1", "quality_below_10",
+                                   "quality_approximate", "progressive")}
+                for s in ("train", "val", "all")}  # fmt: skip
+    for s, n in (("train", 1200), ("val", 30), ("all", 1230)):
+        overview[s].update(rows=n, jpeg=n)
+    overview["val"]["truncated"] = overview["all"]["truncated"] = 2
+    lines = render_text({"splits": ["train", "val"], "overview": overview, "outliers": {}})
+    lines = lines.splitlines()
+    assert lines[0].split() == ["train", "val", "all"]
+    assert lines[1].split() == ["files", "1,200", "30", "1,230"]
+    assert lines[3] == "findings" and [line.split()[0] for line in lines[4:]] == ["truncated"]
+    assert len({len(line) for line in lines[:3]}) == 1  # right-aligned columns
+
+
+def test_default_jobs_is_one_on_a_saturated_machine(monkeypatch):
+    from jpegaudit.report import build
+
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert build.default_jobs() == 2
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert build.default_jobs() == 1

@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping, Sequence
 
 from jpegaudit.analysis.stats import labels_in_order
+from jpegaudit.report.labels import OVERVIEW_LABELS
 
 __all__ = ["esc", "render_html"]
 
@@ -24,7 +25,8 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption,.note{color:#555;font-size:.9em}
 code,.path{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
-tr.over td{background:#fde8e8}tr.top td{font-weight:bold}
+tr.over td{background:#fde8e8}tr.top td{font-weight:bold}tr.none td{color:#999}
+p.start{margin-bottom:.2em;font-weight:bold}ol.start{margin-top:0}
 .thumb{width:96px;height:96px;display:flex;align-items:center;justify-content:center;
 background:#fafafa;border:1px solid #eee;font-size:.75em;color:#888;text-align:center}
 .thumb img{max-width:96px;max-height:96px}
@@ -85,21 +87,7 @@ def _figure(name: str, title: str, caption: str, png: bytes | None, files: Mappi
 def _overview(summary: dict) -> str:
     splits = summary["splits"]
     ov = summary["overview"]
-    labels = [
-        ("rows", "rows"),
-        ("jpeg", "JPEG"),
-        ("not_jpeg", "not JPEG (by content)"),
-        ("special_entries", "special entries (FIFO, broken link, ...)"),
-        ("errors", "rows with an error"),
-        ("ext_mismatch", "extension names another format"),
-        ("truncated", "truncated"),
-        ("trailing_data", "bytes after EOI"),
-        ("cmyk_or_ycck", "CMYK or YCCK"),
-        ("subsampling_4_1_1", "4:1:1"),
-        ("quality_below_10", "luma quality < 10"),
-        ("quality_approximate", "approximate quality (not IJG tables)"),
-        ("progressive", "progressive"),
-    ]
+    labels = OVERVIEW_LABELS
     cols = [*splits, "all"] if len(splits) > 1 else splits
     head = "".join(f"<th>{esc(s)}</th>" for s in cols)
     rows = []
@@ -110,8 +98,25 @@ def _overview(summary: dict) -> str:
             + "</td>"
             for s in cols
         )
-        rows.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
-    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+        none = key not in ("rows", "jpeg") and cols and not ov[cols[-1]][key]
+        attr = ' class="none"' if none else ""  # findings that do not occur, greyed
+        rows.append(f"<tr{attr}><td>{esc(label)}</td>{cells}</tr>")
+    table = f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    return table + _worth_opening(summary)
+
+
+def _worth_opening(summary: dict) -> str:
+    from jpegaudit.report.text import files_worth_opening
+
+    picked = files_worth_opening(summary)
+    if not picked:
+        return ""
+    items = "".join(
+        f'<li><span class="path">{esc(path)}</span> - {esc(why)} '
+        f'(<a href="#outliers-{esc(kind)}">all of this kind</a>)</li>'
+        for kind, path, why in picked
+    )
+    return f'<p class="start">Files most worth opening first:</p><ol class="start">{items}</ol>'
 
 
 def _fingerprint_table(prints: list[dict], splits: Sequence[str]) -> str:
