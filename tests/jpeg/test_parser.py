@@ -565,3 +565,72 @@ def test_parse_result_is_a_frozen_header():
     assert isinstance(header, JpegHeader)
     with pytest.raises(AttributeError):
         header.error = "x"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: what the provenance signature reads (docs/provenance.md)
+
+
+def test_marker_order_lists_every_marker_after_soi_up_to_the_first_sos():
+    data = jb.jpeg(
+        jb.jfif(),
+        jb.com(b"hello"),
+        jb.dqt((0, LUMA)),
+        jb.dqt((1, CHROMA)),
+        jb.sof(0xC0),
+        jb.std_dht(),
+        jb.dri(4),
+        jb.sos(),
+    )
+    header = parse_jpeg(data)
+    assert header.marker_order == (0xE0, 0xFE, 0xDB, 0xDB, 0xC0, 0xC4, 0xDD, 0xDA)
+    assert header.marker_count == 8
+    assert header.comment_count == 1
+
+
+def test_dqt_segments_record_how_tables_are_split_across_segments():
+    one = parse_jpeg(jb.baseline(tables=((0, LUMA), (1, CHROMA))))
+    two = parse_jpeg(
+        jb.jpeg(jb.dqt((0, LUMA)), jb.dqt((1, CHROMA)), jb.sof(0xC0), jb.std_dht(), jb.sos())
+    )
+    assert one.dqt_segments == ((0, 1),)
+    assert two.dqt_segments == ((0,), (1,))
+    assert one.qtables == two.qtables
+
+
+def test_dht_segments_record_class_and_slot_of_each_table_per_segment():
+    counts, values = jb.STD_DC_LUMA_COUNTS, jb.STD_DC_LUMA_VALUES
+    data = jb.jpeg(
+        jb.dqt((0, LUMA), (1, CHROMA)),
+        jb.sof(0xC0),
+        jb.dht((0, 0, counts, values), (0, 1, counts, values)),
+        jb.dht((1, 0, counts, values)),
+        jb.sos(),
+    )
+    assert parse_jpeg(data).dht_segments == ((0x00, 0x01), (0x10,))
+
+
+def test_first_scan_holds_the_first_sos_spectral_selection_and_approximation():
+    data = jb.jpeg(jb.dqt((0, LUMA), (1, CHROMA)), jb.sof(0xC2), jb.std_dht(), jb.sos(ss=0, se=0))
+    scan = parse_jpeg(data).first_scan
+    assert (scan.ss, scan.se, scan.ah, scan.al) == (0, 0, 0, 0)
+
+
+def test_adobe_flags_are_read():
+    header = parse_jpeg(jb.baseline(jb.adobe(1, flags0=0x8000, flags1=0)))
+    assert (header.adobe.flags0, header.adobe.flags1, header.adobe.transform) == (0x8000, 0, 1)
+
+
+def test_marker_order_is_capped_and_counted():
+    data = jb.baseline(*[jb.com(b"x")] * 100)
+    header = parse_jpeg(data)
+    assert len(header.marker_order) == 64
+    assert header.marker_count == 100 + 4
+    assert header.comment_count == 100
+
+
+def test_layout_of_a_real_pillow_file():
+    header = parse_jpeg(jb.pillow_jpeg(quality=90))
+    assert header.marker_order[0] == 0xE0 and header.marker_order[-1] == 0xDA
+    assert header.dqt_segments == ((0,), (1,))  # libjpeg writes one table per DQT segment
+    assert len(header.dht_segments) == 4

@@ -50,6 +50,8 @@ class Jfif:
 class Adobe:
     version: int
     transform: int
+    flags0: int = 0  # APP14 flags words: writers differ (Photoshop sets 0x8000 in flags0)
+    flags1: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,17 @@ class AppSegment:
 
 
 @dataclass(frozen=True)
+class ScanHeader:
+    """The first SOS's spectral selection and successive approximation: the first line of a
+    progressive scan script (the only one before the entropy-coded data)."""
+
+    ss: int
+    se: int
+    ah: int
+    al: int
+
+
+@dataclass(frozen=True)
 class JpegHeader:
     """Everything before the first SOS (plus the SOS itself). `error` is set when parsing had to
     stop early; the fields then hold what was read up to that point."""
@@ -100,6 +113,16 @@ class JpegHeader:
     app_segment_count: int = 0  # all of them
     sos_offset: int | None = None
     sos_components: tuple[int, ...] = ()
+    # How the writer laid the header out (docs/provenance.md): every marker code from the one
+    # after SOI to the first SOS included, in file order (the first MAX_RECORDED_MARKERS);
+    # the table slots each DQT segment defines and the Tc<<4|Th of each DHT segment's tables,
+    # segment by segment; the first SOS's spectral parameters.
+    marker_order: tuple[int, ...] = ()
+    marker_count: int = 0  # all of them
+    dqt_segments: tuple[tuple[int, ...], ...] = ()
+    dht_segments: tuple[tuple[int, ...], ...] = ()
+    first_scan: ScanHeader | None = None
+    comment_count: int = 0
     error: str | None = None
     warnings: tuple[str, ...] = ()
     truncated: bool = False  # the data ended inside the header

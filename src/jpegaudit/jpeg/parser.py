@@ -28,11 +28,13 @@ from jpegaudit.jpeg.header import (
     Jfif,
     JpegHeader,
     QuantTable,
+    ScanHeader,
 )
 
 COMMENT_MAX_CHARS = 200
 MAX_SEGMENTS = 262_144  # markers before SOS; a header is a few dozen, a hostile one millions
 MAX_RECORDED_APP_SEGMENTS = 64
+MAX_RECORDED_MARKERS = 64  # marker_order, dqt_segments and dht_segments keep this many
 MAX_DISTINCT_WARNINGS = 20
 # Bytes of an APPn segment we read to name it and parse the small ones (JFIF, Adobe, ICC header).
 APP_PEEK_BYTES = 160
@@ -76,6 +78,12 @@ class _State:
     app_segment_count: int = 0
     sos_offset: int | None = None
     sos_components: tuple[int, ...] = ()
+    marker_order: list[int] = field(default_factory=list)
+    marker_count: int = 0
+    dqt_segments: list[tuple[int, ...]] = field(default_factory=list)
+    dht_segments: list[tuple[int, ...]] = field(default_factory=list)
+    first_scan: ScanHeader | None = None
+    comment_count: int = 0
     warning_counts: dict[str, int] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
@@ -105,6 +113,12 @@ class _State:
             app_segment_count=self.app_segment_count,
             sos_offset=self.sos_offset,
             sos_components=self.sos_components,
+            marker_order=tuple(self.marker_order),
+            marker_count=self.marker_count,
+            dqt_segments=tuple(self.dqt_segments),
+            dht_segments=tuple(self.dht_segments),
+            first_scan=self.first_scan,
+            comment_count=self.comment_count,
             error=error,
             warnings=self.warnings(),
             truncated=truncated,
@@ -185,6 +199,10 @@ class _Walker:
     def dispatch(self, code: int, at: int, pos: int) -> int:
         """Handle one marker whose code ends just before `pos` (its FF is at `at`). Return
         where the next marker may start, or -1 once the first SOS has been read."""
+        st = self.state
+        st.marker_count += 1
+        if len(st.marker_order) < MAX_RECORDED_MARKERS:
+            st.marker_order.append(code)
         return MARKER_HANDLERS.get(code, _Walker.unknown_marker)(self, code, at, pos)
 
     def read_dri(self, code: int, at: int, pos: int) -> int:
@@ -198,6 +216,7 @@ class _Walker:
     def read_com(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "COM")
         self.need(min(end, start + COMMENT_MAX_CHARS), "COM")
+        self.state.comment_count += 1
         if self.state.comment is None:
             raw = self.data[start : min(end, start + COMMENT_MAX_CHARS)]
             self.state.comment = raw.decode("latin-1").rstrip("\x00")
@@ -270,6 +289,8 @@ class _Walker:
         for table in tables:
             self.state.qtables[table.slot] = table
         self.state.dqt_definitions.extend(tables)
+        if len(self.state.dqt_segments) < MAX_RECORDED_MARKERS:
+            self.state.dqt_segments.append(tuple(t.slot for t in tables))
         for warning in warnings:
             self.state.warn(warning)
         if error is not None:
@@ -281,6 +302,8 @@ class _Walker:
         self.need(end, "DHT")
         tables, error = _decode_dht(self.data[start:end])
         self.state.huffman_tables.extend(tables)
+        if len(self.state.dht_segments) < MAX_RECORDED_MARKERS:
+            self.state.dht_segments.append(tuple(t.table_class << 4 | t.slot for t in tables))
         if error is not None:
             raise _Stop(error)
         return end
@@ -340,7 +363,12 @@ class _Walker:
     def read_adobe(self, peek: bytes, start: int, end: int) -> None:
         # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
         if len(peek) >= 12 and self.state.adobe is None:
-            self.state.adobe = Adobe(version=(peek[5] << 8) | peek[6], transform=peek[11])
+            self.state.adobe = Adobe(
+                version=(peek[5] << 8) | peek[6],
+                transform=peek[11],
+                flags0=(peek[7] << 8) | peek[8],
+                flags1=(peek[9] << 8) | peek[10],
+            )
 
     def read_sos_marker(self, code: int, at: int, pos: int) -> int:
         self.read_sos(at, pos)
@@ -359,6 +387,13 @@ class _Walker:
         if end - start != 4 + 2 * count or count == 0:
             raise _Stop(f"SOS: length {end - pos} does not fit {count} components")
         st.sos_components = tuple(self.data[start + 1 + 2 * k] for k in range(count))
+        tail = start + 1 + 2 * count
+        st.first_scan = ScanHeader(
+            ss=self.data[tail],
+            se=self.data[tail + 1],
+            ah=self.data[tail + 2] >> 4,
+            al=self.data[tail + 2] & 0x0F,
+        )
 
 
 # Marker code -> handler (the walker's method, called with the code, the offset of its FF and
