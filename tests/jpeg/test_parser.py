@@ -634,3 +634,41 @@ def test_layout_of_a_real_pillow_file():
     assert header.marker_order[0] == 0xE0 and header.marker_order[-1] == 0xDA
     assert header.dqt_segments == ((0,), (1,))  # libjpeg writes one table per DQT segment
     assert len(header.dht_segments) == 4
+
+
+def _photoshop_app13(*resources: tuple[int, bytes, bytes]) -> bytes:
+    body = b"Photoshop 3.0\x00"
+    for ident, name, data in resources:
+        pascal = bytes([len(name)]) + name
+        pascal += b"\x00" * (len(pascal) & 1)
+        body += b"8BIM" + ident.to_bytes(2, "big") + pascal + len(data).to_bytes(4, "big") + data
+        body += b"\x00" * (len(data) & 1)
+    return jb.app(13, body)
+
+
+@pytest.mark.parametrize("level", [0, 8, 12])
+def test_photoshop_quality_comes_from_image_resource_0x0406(level):
+    app13 = _photoshop_app13(
+        (0x0404, b"", b"iptc"),
+        (0x0406, b"JPEG Quality", (level - 4).to_bytes(2, "big", signed=True) + b"\x00\x01\x01"),
+    )
+    assert parse_jpeg(jb.baseline(app13)).photoshop_quality == level
+
+
+def test_photoshop_app13_without_quality_resource_has_none():
+    header = parse_jpeg(jb.baseline(_photoshop_app13((0x0404, b"", b"iptc"))))
+    assert header.photoshop and header.photoshop_quality is None
+
+
+def test_ducky_quality_is_read_from_app12():
+    ducky = jb.app(12, b"Ducky" + b"\x00\x01\x00\x04" + (70).to_bytes(4, "big") + b"\x00\x00")
+    assert parse_jpeg(jb.baseline(ducky)).ducky_quality == 70
+
+
+def test_corpus_photoshop_files_state_their_level(corpora_dir):
+    # exiftool names these "Adobe Photoshop, Quality 0 / 8 / 12" and "Save for web, Quality 70".
+    for name, level in (("BlueSquare.jpg", 0), ("pil_sample_rgb.jpg", 12)):
+        path = next(corpora_dir.glob(f"*/{name}"))
+        assert parse_jpeg(path.read_bytes()).photoshop_quality == level
+    path = next(corpora_dir.glob("*/portrait_1.jpg"))
+    assert parse_jpeg(path.read_bytes()).ducky_quality == 70

@@ -123,6 +123,11 @@ class JpegHeader:
     dht_segments: tuple[tuple[int, ...], ...] = ()
     first_scan: ScanHeader | None = None
     comment_count: int = 0
+    # Writers' own statements of their quality setting: Photoshop's APP13 image resource 0x0406
+    # (its 0..12 "Save As" level; stored as level - 4) and the APP12 "Ducky" quality (0..100)
+    # that Photoshop's "Save for Web" writes.
+    photoshop_quality: int | None = None
+    ducky_quality: int | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
     truncated: bool = False  # the data ended inside the header

@@ -84,6 +84,8 @@ class _State:
     dht_segments: list[tuple[int, ...]] = field(default_factory=list)
     first_scan: ScanHeader | None = None
     comment_count: int = 0
+    photoshop_quality: int | None = None
+    ducky_quality: int | None = None
     warning_counts: dict[str, int] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
@@ -119,6 +121,8 @@ class _State:
             dht_segments=tuple(self.dht_segments),
             first_scan=self.first_scan,
             comment_count=self.comment_count,
+            photoshop_quality=self.photoshop_quality,
+            ducky_quality=self.ducky_quality,
             error=error,
             warnings=self.warnings(),
             truncated=truncated,
@@ -359,6 +363,23 @@ class _Walker:
 
     def mark_photoshop(self, peek: bytes, start: int, end: int) -> None:
         self.state.photoshop = True
+        if self.state.photoshop_quality is None:
+            self.need(end, "APP13")
+            self.state.photoshop_quality = _photoshop_jpeg_quality(self.data[start + 14 : end])
+
+    def read_ducky(self, peek: bytes, start: int, end: int) -> None:
+        # "Ducky" (no terminator), then tagged fields (tag u16, length u16, value) up to a tag
+        # 0; tag 1 is the quality.
+        pos = 5
+        while pos + 4 <= len(peek) and self.state.ducky_quality is None:
+            tag, size = (peek[pos] << 8) | peek[pos + 1], (peek[pos + 2] << 8) | peek[pos + 3]
+            if tag == 0:
+                break
+            if tag == 1 and size == 4 and pos + 8 <= len(peek):
+                value = int.from_bytes(peek[pos + 4 : pos + 8], "big")
+                if value <= 100:
+                    self.state.ducky_quality = value
+            pos += 4 + size
 
     def read_adobe(self, peek: bytes, start: int, end: int) -> None:
         # libjpeg examine_app14 needs the whole 12-byte body; a shorter one is ignored.
@@ -420,6 +441,7 @@ APP_HANDLERS: dict[int, tuple[tuple[bytes, AppHandler], ...]] = {
     0xE0: ((b"JFIF\x00", _Walker.read_jfif),),
     0xE1: ((b"Exif\x00", _Walker.read_exif), (b"http://ns.adobe.com/x", _Walker.mark_xmp)),
     0xE2: ((b"ICC_PROFILE\x00", _Walker.read_icc), (b"MPF\x00", _Walker.mark_mpf)),
+    0xEC: ((b"Ducky", _Walker.read_ducky),),
     0xED: ((b"Photoshop 3.0\x00", _Walker.mark_photoshop),),
     0xEE: ((b"Adobe", _Walker.read_adobe),),
 }
@@ -496,6 +518,33 @@ def _decode_dht(payload: bytes) -> tuple[tuple[HuffmanTable, ...], str | None]:
         )
         i += 17 + total
     return tuple(tables), None
+
+
+MAX_IMAGE_RESOURCES = 1024
+
+
+def _photoshop_jpeg_quality(irb: bytes) -> int | None:
+    """Photoshop's "Save As" quality (0..12) from image resource 0x0406 of an APP13 payload
+    (after `Photoshop 3.0\0`): 8BIM, id, a Pascal name padded to even length, a size, data
+    padded to even length; the resource's first int16 is the level minus 4."""
+    pos = 0
+    for _ in range(MAX_IMAGE_RESOURCES):
+        if pos + 8 > len(irb) or irb[pos : pos + 4] != b"8BIM":
+            return None
+        ident = (irb[pos + 4] << 8) | irb[pos + 5]
+        name_len = irb[pos + 6]
+        pos += 6 + ((name_len + 2) & ~1)
+        if pos + 4 > len(irb):
+            return None
+        size = int.from_bytes(irb[pos : pos + 4], "big")
+        pos += 4
+        if ident == 0x0406:
+            if size < 2 or pos + 2 > len(irb):
+                return None
+            level = int.from_bytes(irb[pos : pos + 2], "big", signed=True) + 4
+            return level if 0 <= level <= 12 else None
+        pos += size + (size & 1)
+    return None
 
 
 def _identifier(peek: bytes) -> str:
