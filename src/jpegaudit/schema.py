@@ -53,6 +53,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("quality_fit_error", "float64"),
     ("quality_closeness", "float64"),
     ("encoder", "string"),
+    ("encoder_detail", "string"),
+    ("encoder_quality", "int16"),
+    ("encoder_confidence", "string"),
+    ("header_signature", "string"),
     # huffman
     ("huffman_tables", "int16"),
     ("huffman_standard", "bool"),

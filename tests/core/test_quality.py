@@ -166,7 +166,7 @@ def test_flat_table_is_approximate_with_low_closeness():
 @pytest.mark.parametrize("q", [1, 2, 3, 24, 50, 75, 99, 100])
 def test_pillow_quality_is_exact_in_the_row(q):
     row = audit(jb.pillow_jpeg(quality=q))
-    assert (row["quality_luma"], row["quality_exact"], row["encoder"]) == (q, True, "ijg")
+    assert (row["quality_luma"], row["quality_exact"], row["encoder"]) == (q, True, "libjpeg")
     assert row["quality_chroma"] == q
 
 

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from jpegaudit.analysis import stats
 from jpegaudit.api import audit_file
-from jpegaudit.audit.encoder import ENCODER_FAMILIES
 from jpegaudit.jpeg import describe
 from jpegaudit.jpeg.markers import PROCESS_BY_SOF
 from jpegaudit.policy import rules
+from jpegaudit.provenance import ENCODER_FAMILIES
 from jpegaudit.sniff import FORMATS, sniff_format
 
 

@@ -180,7 +180,7 @@ def test_exif_in_a_jpeg_reaches_the_row():
     tiff = jb.tiff("MM", [orientation_entry("MM", 6), ascii_entry(MAKE, b"NIKON")])
     row = audit(gray_with_exif(tiff))
     assert row["exif"] and row["orientation"] == 6 and row["exif_make"] == "NIKON"
-    assert row["encoder"] == "camera"  # flat tables are not IJG's, and a make is present
+    assert row["encoder"] == "nikon"  # flat tables are not IJG's, and EXIF names the maker
 
 
 def test_exif_warnings_reach_the_row():

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from jpegaudit.audit.encoder import ENCODER_FAMILIES
 from jpegaudit.jpeg.describe import COLOR_MODELS, PROCESSES, SUBSAMPLING_SCHEMES
+from jpegaudit.provenance import ENCODER_FAMILIES
 
 __all__ = [
     "COLOR_ORDER",

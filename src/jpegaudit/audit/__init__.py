@@ -4,7 +4,7 @@
 - `read`: the read strategy (`audit_bytes`: head, grown while the header needs it, then tail);
 - `cache`: header caches that make repeated headers cost one lookup;
 - `columns`: a parsed header as the store's columns (`new_row`, `quality_columns`);
-- `encoder`: the `encoder` column.
+- provenance columns (`encoder`, ...) come from `jpegaudit.provenance`.
 """
 
 from __future__ import annotations

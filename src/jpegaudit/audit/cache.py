@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jpegaudit.audit.encoder import encoder_family, is_photoshop_adobe
 from jpegaudit.jpeg.exif import parse_exif
 from jpegaudit.jpeg.header import JpegHeader
+from jpegaudit.provenance import NO_FRAME, PROVENANCE_COLUMNS, Structure, judge
 
 MAX_ENTRIES = 4096
 MAX_KEY_BYTES = 4096  # keys longer than this (ICC profiles) are rarely repeated
@@ -30,8 +30,8 @@ PER_FILE_HEADER_COLUMNS = frozenset(
         "exif_model",
         "exif_software",
         "warnings",
-        "encoder",
         "header_bytes",
+        *PROVENANCE_COLUMNS,  # EXIF Make, Model and Software are evidence
     }
 )
 
@@ -52,7 +52,7 @@ class HeaderShape:
 class CachedHeader:
     columns: dict
     header_warnings: tuple[str, ...]  # the parser's own, without the EXIF parser's
-    photoshop_adobe: bool
+    provenance: Structure | None  # None: no frame
 
 
 _MISSING = object()
@@ -92,6 +92,7 @@ class HeaderCache:
         header: JpegHeader,
         before: dict,
         row: dict,
+        provenance: Structure | None,
     ) -> None:
         """Cache the columns a clean parse set (those that differ from `before`): under the
         shape key, without the per-file ones; and, for a header without EXIF whose first FFDA
@@ -103,7 +104,7 @@ class HeaderCache:
             self.by_shape[shape.key] = CachedHeader(
                 {k: v for k, v in columns.items() if k not in PER_FILE_HEADER_COLUMNS},
                 header.warnings,
-                is_photoshop_adobe(header),
+                provenance,
             )
         no_exif = shape.exif_tiff is None and header.exif is None
         if whole_key is not None and no_exif and len(self.whole) < MAX_ENTRIES:
@@ -163,18 +164,16 @@ def apply_cached(row: dict, shape: HeaderShape, cached: CachedHeader) -> None:
     row.update(cached.columns)
     row["header_bytes"] = shape.sos_offset
     warnings = list(cached.header_warnings)
-    make = None
+    make = model = software = None
     if shape.exif_tiff is not None:
         exif = parse_exif(shape.exif_tiff)
         row["orientation"] = exif.orientation
         row["exif_make"] = make = exif.make
-        row["exif_model"] = exif.model
-        row["exif_software"] = exif.software
+        row["exif_model"] = model = exif.model
+        row["exif_software"] = software = exif.software
         warnings.extend(exif.warnings)
     row["warnings"] = "; ".join(warnings) or None
-    if "process" in cached.columns:  # a frame was read
-        row["encoder"] = encoder_family(
-            row.get("quality_exact"), row.get("qtable_bits"), cached.photoshop_adobe, make
-        )
+    if cached.provenance is not None:
+        row.update(judge(cached.provenance, make, model, software).columns())
     else:
-        row["encoder"] = "unknown"
+        row.update(NO_FRAME.columns())

@@ -8,10 +8,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from jpegaudit._version import __version__
-from jpegaudit.audit.encoder import header_encoder_family
 from jpegaudit.jpeg import describe as d
 from jpegaudit.jpeg.header import HuffmanTable, JpegHeader, QuantTable
 from jpegaudit.jpeg.markers import LOSSLESS_SOF_MARKERS, STANDARD_HUFFMAN
+from jpegaudit.provenance import NO_FRAME, Structure, TableEvidence, identify
 from jpegaudit.quality import estimate_quality, fingerprint, format_tables
 from jpegaudit.schema import empty_row
 from jpegaudit.sniff import extension_of
@@ -67,8 +67,9 @@ def is_standard_huffman(table: HuffmanTable) -> bool:
     return bytes(table.counts) + bytes(table.values) in STANDARD_HUFFMAN
 
 
-def fill_header_columns(row: dict, h: JpegHeader) -> None:
-    """Set every column a header determines (the integrity columns aside)."""
+def fill_header_columns(row: dict, h: JpegHeader) -> Structure | None:
+    """Set every column a header determines (the integrity columns aside). Returns the
+    provenance structure (what the header says of its writer, EXIF aside) for the cache."""
     row["error"] = h.error
     warnings = list(h.warnings)
     if h.exif is not None:
@@ -110,10 +111,10 @@ def fill_header_columns(row: dict, h: JpegHeader) -> None:
     row["comment"] = h.comment
     frame = h.frame
     if frame is None or not frame.components:
-        row["encoder"] = "unknown"
+        row.update(NO_FRAME.columns())
         if frame is not None:
             row["width"], row["height"], row["components"] = frame.width, frame.height, 0
-        return
+        return None
     row["width"] = frame.width
     row["height"] = frame.height
     row["components"] = len(frame.components)
@@ -128,12 +129,25 @@ def fill_header_columns(row: dict, h: JpegHeader) -> None:
     row["precision"] = frame.precision
     row["qtable_ids"] = ",".join(str(c.tq) for c in frame.components)
     _fill_quality_columns(row, h)
+    structure, verdict = identify(h, table_evidence(row), row["subsampling"])
+    row.update(verdict.columns())
+    return structure
+
+
+def table_evidence(row: dict) -> TableEvidence:
+    """What the quality columns say of the tables, as provenance takes it."""
+    return TableEvidence(
+        tables_hash=row["qtables_hash"],
+        exact=row["quality_exact"],
+        quality_luma=row["quality_luma"],
+        quality_chroma=row["quality_chroma"],
+        bits=row["qtable_bits"],
+    )
 
 
 def _fill_quality_columns(row: dict, h: JpegHeader) -> None:
     frame = h.frame
     assert frame is not None
-    row["encoder"] = header_encoder_family(h, None, row["qtable_bits"])
     if frame.sof in LOSSLESS_SOF_MARKERS:
         return  # lossless processes have no quantization
     missing = sorted({c.tq for c in frame.components if c.tq not in h.qtables})
@@ -151,7 +165,6 @@ def _fill_quality_columns(row: dict, h: JpegHeader) -> None:
         if c.tq != luma_slot and all(t.values != table.values for t in tables[1:]):
             tables.append(table)
     row.update(_frame_quality_columns(tuple(tables)))
-    row["encoder"] = header_encoder_family(h, row["quality_exact"], row["qtable_bits"])
 
 
 @lru_cache(maxsize=4096)

@@ -79,11 +79,10 @@ def audit_bytes(
         return row
 
     before = dict(row)
-    fill_header_columns(row, header)
+    provenance = fill_header_columns(row, header)
     if shape is not None:
-        cache.remember(
-            shape, whole_key if sos_candidate == shape.sos_offset else None, header, before, row
-        )
+        whole = whole_key if sos_candidate == shape.sos_offset else None
+        cache.remember(shape, whole, header, before, row, provenance)
     if header.truncated:
         row["truncated"] = row["tail_checked"] = True
     elif header.sos_offset is not None and header.error is None:

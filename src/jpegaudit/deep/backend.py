@@ -195,7 +195,7 @@ def apply_torchjpeg(row: dict, fs_path: str, *, deep: bool = False) -> dict:
 
 
 def libjpeg_columns(coefficients: DctCoefficients, header_row: dict) -> dict:
-    """The LIBJPEG_COLUMNS (and subsampling, encoder) from what libjpeg returned."""
+    """The LIBJPEG_COLUMNS (and subsampling) from what libjpeg returned."""
     columns: dict = {
         "width": coefficients.width,
         "height": coefficients.height,
@@ -211,11 +211,8 @@ def libjpeg_columns(coefficients: DctCoefficients, header_row: dict) -> dict:
         [int(s) for s in slots.split(",")] if slots else None,
     )
     columns.update(quality_columns(distinct))
-    if columns["quality_exact"]:
-        # libjpeg does not say how wide the DQT entries were: that stays the header's.
-        columns["encoder"] = "ijg-16bit" if header_row.get("qtable_bits") == 16 else "ijg"
-    elif header_row.get("encoder") in ("ijg", "ijg-16bit"):
-        columns["encoder"] = "unknown"
+    # The provenance columns stay the header's: they come from the same DQT segments (libjpeg
+    # reads the tables the header parser read) and from markers libjpeg does not report.
     return columns
 
 

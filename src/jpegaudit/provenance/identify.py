@@ -1,0 +1,371 @@
+"""Which software wrote a file: the header's features against the signature database.
+
+Two steps, so that a scan pays for the expensive one once per distinct header:
+- `structure_of(header, tables)`: everything the header says except its EXIF strings (the
+  layout, its hash, the tables' evidence, the writers' own quality statements). Cached by the
+  audit with the header's other columns.
+- `judge(structure, make, model, software)`: the verdict, memoised on its arguments; EXIF is
+  per file, so a cache hit on a header with EXIF costs one call of a memoised function.
+
+Order of evidence (docs/provenance.md): a writer's own statement in the header (Photoshop's
+APP13 quality, the Ducky quality, gd's and ffmpeg's comments); an exact layout recorded for a
+writer whose tables fit; a layout recorded with other tables; tables recorded for one writer;
+EXIF Software naming a program that re-encodes; EXIF Make; IJG tables alone ("settings
+only"); nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jpegaudit.jpeg.header import JpegHeader
+from jpegaudit.provenance import catalog as c
+from jpegaudit.provenance import features as f
+from jpegaudit.provenance.database import Entry, SignatureDatabase, database
+
+MAX_LISTED = 12  # writers named in a detail
+
+
+@dataclass(frozen=True)
+class TableEvidence:
+    """What the quality estimate says of the frame's tables (audit.quality_columns)."""
+
+    tables_hash: str | None
+    exact: bool | None  # every table is an IJG table
+    quality_luma: int | None
+    quality_chroma: int | None
+    bits: int | None
+
+
+@dataclass(frozen=True)
+class Structure:
+    layout: str
+    layout_hash: str
+    tables: TableEvidence
+    subsampling: str | None
+    progressive: bool
+    huffman: str
+    comment_class: str
+    gd_quality: int | None
+    photoshop_quality: int | None
+    ducky_quality: int | None
+    adobe: bool
+    app13: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    encoder: str
+    detail: str
+    quality: int | None
+    confidence: str
+    signature: str | None
+    candidates: tuple[str, ...] = ()  # writers the evidence fits (database names)
+    reasons: tuple[str, ...] = ()  # how the verdict was reached, for `inspect`
+    pipelines: tuple[str, ...] = ()  # dataset pipelines whose defaults write these settings
+
+    def columns(self) -> dict:
+        return {
+            "encoder": self.encoder,
+            "encoder_detail": self.detail,
+            "encoder_quality": self.quality,
+            "encoder_confidence": self.confidence,
+            "header_signature": self.signature,
+        }
+
+
+NO_FRAME = Verdict("unknown", "no frame header: nothing to match", None, "none", None)
+
+
+def structure_of(header: JpegHeader, tables: TableEvidence, subsampling: str | None) -> Structure:
+    from jpegaudit.jpeg import describe
+
+    layout = f.layout(header)
+    gd_quality = None
+    klass = f.comment_class(header.comment)
+    if klass == "gd" and header.comment is not None:
+        found = f.GD_QUALITY.search(header.comment)
+        gd_quality = int(found.group(1)) if found else (75 if "default" in header.comment else None)
+    return Structure(
+        layout=layout,
+        layout_hash=f.short_hash(layout),
+        tables=tables,
+        subsampling=subsampling,
+        progressive=header.frame is not None and describe.is_progressive(header.frame),
+        huffman=f.huffman_kind(header),
+        comment_class=klass,
+        gd_quality=gd_quality,
+        photoshop_quality=header.photoshop_quality,
+        ducky_quality=header.ducky_quality,
+        adobe=header.adobe is not None,
+        app13=header.photoshop,
+    )
+
+
+def _settings_text(s: Structure, ijg: int | None) -> str:
+    parts = []
+    if ijg is not None:
+        t = s.tables
+        q = f"q{ijg}"
+        if t.quality_chroma is not None and t.quality_chroma != ijg:
+            q = f"q{ijg}/{t.quality_chroma}"
+        parts.append(f"IJG {q}")
+    if s.subsampling:
+        parts.append(s.subsampling)
+    text = " ".join(parts)
+    coding = "progressive" if s.progressive else f"{s.huffman} Huffman"
+    return f"{text}, {coding}" if text else coding
+
+
+def _fits(entry: Entry, s: Structure) -> bool:
+    model = c.WRITERS[entry.writer].tables if entry.writer in c.WRITERS else "recorded"
+    if model == "ijg":
+        return bool(s.tables.exact)
+    if model == "recorded":
+        return entry.tables_hash == s.tables.tables_hash
+    return True
+
+
+def _unique(items) -> tuple:
+    return tuple(dict.fromkeys(items))
+
+
+def _labels(writers: tuple[str, ...]) -> str:
+    names = [c.WRITERS[w].label if w in c.WRITERS else w for w in writers[:MAX_LISTED]]
+    more = len(writers) - MAX_LISTED
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _family_of(writers: tuple[str, ...]) -> str:
+    families = {c.WRITERS[w].family if w in c.WRITERS else w for w in writers}
+    if len(families) == 1:
+        return families.pop()
+    if all(c.WRITERS.get(w, c.WRITERS["photoshop"]).tables == "ijg" for w in writers):
+        return "libjpeg"  # every IJG-table writer here calls libjpeg
+    return "unknown"
+
+
+def _setting_quality(entries: tuple[Entry, ...], s: Structure) -> int | None:
+    """The writer's own quality setting from the recorded entry with these tables."""
+    for e in entries:
+        if e.tables_hash == s.tables.tables_hash:
+            q = e.setting("quality")
+            if isinstance(q, int):
+                return q
+            level = e.setting("level")
+            if isinstance(level, int):
+                return level
+    return None
+
+
+def _pipelines(s: Structure, ijg: int | None, writers: tuple[str, ...]) -> tuple[str, ...]:
+    names = c.pipelines_consistent_with(ijg, s.subsampling, s.huffman, s.progressive)
+    if not writers:
+        return names
+    by_name = {p.name: p for p in c.PIPELINES}
+    return tuple(n for n in names if by_name[n].writer in writers)
+
+
+def _consistent(pipelines: tuple[str, ...]) -> str:
+    return f"; consistent with: {', '.join(pipelines)}" if pipelines else ""
+
+
+def signature(s: Structure, make: str | None, model: str | None) -> str:
+    return f.short_hash(
+        "\x1f".join((s.layout, s.tables.tables_hash or "", make or "", model or ""))
+    )
+
+
+def judge(
+    s: Structure,
+    make: str | None = None,
+    model: str | None = None,
+    software: str | None = None,
+    db: SignatureDatabase | None = None,
+) -> Verdict:
+    if db is None:
+        return _judge_default(s, make, model, software)
+    return _judge(s, make, model, software, db)
+
+
+@lru_cache(maxsize=8192)
+def _judge_default(s: Structure, make, model, software) -> Verdict:
+    return _judge(s, make, model, software, database())
+
+
+def _judge(s: Structure, make, model, software, db: SignatureDatabase) -> Verdict:
+    t = s.tables
+    ijg = t.quality_luma if t.exact else None
+    sig = signature(s, make, model)
+    settings = _settings_text(s, ijg)
+    reasons: list[str] = []
+    recorded = db.by_layout.get(s.layout_hash, ())
+    fit = tuple(e for e in recorded if _fits(e, s))
+    fit_writers = _unique(e.writer for e in fit)
+    layout_writers = _unique(e.writer for e in recorded)
+    if recorded:
+        reasons.append(f"layout {s.layout_hash} recorded for: {_labels(layout_writers)}")
+    else:
+        reasons.append(f"layout {s.layout_hash} matches no recorded writer")
+    if t.exact:
+        reasons.append(f"tables are IJG's (libjpeg's formula) at {settings.split(',')[0]}")
+    table_entries = db.by_tables.get(t.tables_hash or "", ())
+    own_tables = tuple(
+        e
+        for e in table_entries
+        if c.WRITERS.get(e.writer, c.WRITERS["photoshop"]).tables == "recorded"
+    )
+    if own_tables:
+        reasons.append(f"tables recorded for: {_labels(_unique(e.writer for e in own_tables))}")
+    soft = c.software_family(software)
+    maker = c.camera_family(make)
+    named = " ".join(x for x in (make, model) if x)
+    exif_note = ""
+    if named or software:
+        said = [named] if named else []
+        if software:
+            said.append(f"software '{software}'")
+        exif_note = "; EXIF names " + ", ".join(said)
+
+    def verdict(encoder, detail, quality, confidence, candidates=(), pipelines=()):
+        return Verdict(encoder, detail, quality, confidence, sig, tuple(candidates),
+                       tuple(reasons), tuple(pipelines))  # fmt: skip
+
+    # 1. The writer says so itself.
+    if s.photoshop_quality is not None:
+        reasons.append(f"APP13 resource 0x0406 states Photoshop quality {s.photoshop_quality}")
+        return verdict("photoshop", f"Photoshop, quality {s.photoshop_quality} (of 0-12)"
+                       f"{exif_note}", s.photoshop_quality, "exact", ("photoshop",))  # fmt: skip
+    if s.ducky_quality is not None:
+        reasons.append(f"APP12 Ducky states Save for Web quality {s.ducky_quality}")
+        return verdict("photoshop", f"Photoshop, Save for Web quality {s.ducky_quality}"
+                       f"{exif_note}", s.ducky_quality, "exact", ("photoshop",))  # fmt: skip
+    if s.comment_class in ("gd", "lavc", "gimp"):
+        family = c.COMMENT_FAMILIES[s.comment_class]
+        reasons.append(f"COM segment is {family}'s signature")
+        writer = {"gd": "php-gd", "lavc": "ffmpeg", "gimp": "gimp"}[s.comment_class]
+        quality = s.gd_quality if s.comment_class == "gd" else ijg
+        if s.comment_class == "lavc":
+            quality = _setting_quality(own_tables, s)
+        exact = writer in fit_writers
+        label = c.WRITERS[writer].label
+        qname = c.WRITERS[writer].quality_name
+        qtext = f", {qname} {quality}" if quality is not None else ""
+        return verdict(family, f"{label}{qtext}; {settings}{exif_note}", quality,
+                       "exact" if exact else "family", (writer,))  # fmt: skip
+
+    # 2. A layout recorded for writers whose tables fit.
+    if fit_writers:
+        family = _family_of(fit_writers)
+        quality = ijg
+        if any(c.WRITERS.get(w, c.WRITERS["photoshop"]).tables == "recorded" for w in fit_writers):
+            quality = _setting_quality(fit, s)
+        pipes = _pipelines(s, ijg, fit_writers)
+        if len(fit_writers) > 1:
+            detail = (f"{family} layout shared by {_labels(fit_writers)} — not separable from "
+                      f"the header; {settings}")  # fmt: skip
+        else:
+            w = fit_writers[0]
+            info = c.WRITERS.get(w)
+            label = info.label if info else w
+            if info is not None and info.tables == "recorded":
+                preset = _setting_text(fit, s)
+                detail = f"{label}{preset}; {settings}"
+            else:
+                detail = f"{label}, {settings}"
+        reasons.append("tables fit: exact signature")
+        return verdict(family, detail + _consistent(pipes) + exif_note, quality, "exact",
+                       fit_writers, pipes)  # fmt: skip
+
+    # 3. Photoshop without a quality statement: its markers, or EXIF Software.
+    if soft == "photoshop" or (s.app13 and s.adobe and not make):
+        quality = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
+        reasons.append("Photoshop markers (APP13 with APP14) or EXIF Software")
+        qtext = f", quality {quality} (of 0-12)" if quality is not None else ""
+        return verdict("photoshop", f"Photoshop{qtext}; {settings}{exif_note}", quality,
+                       "family", ("photoshop",))  # fmt: skip
+
+    # 4. The layout is recorded, with other tables: the writer, custom tables.
+    if layout_writers:
+        family = _family_of(layout_writers)
+        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
+        reasons.append("tables differ from those the writer was recorded with")
+        return verdict(family, f"layout of {_labels(layout_writers)} with custom tables"
+                       f"{nearest}{exif_note}", ijg, "family", layout_writers)  # fmt: skip
+
+    # 5. Tables recorded for one writer, in a layout we never saw it write.
+    if own_tables:
+        writers = _unique(e.writer for e in own_tables)
+        origin = "photoshop" if set(writers) <= {"photoshop", "pillow-presets"} else None
+        family = origin or _family_of(writers)
+        quality = _setting_quality(own_tables, s) if origin is None else None
+        if origin == "photoshop":
+            level = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
+            quality = level
+            preset = _setting_text(tuple(e for e in own_tables if e.writer == "pillow-presets"), s)
+            named = f", quality {level} (of 0-12)" if level is not None else preset
+            detail = f"Photoshop's tables{named}; {settings}"
+        else:
+            detail = f"tables of {_labels(writers)}{_setting_text(own_tables, s)}; {settings}"
+        return verdict(family, detail + exif_note, quality, "family", writers)
+
+    # 6. EXIF Software names a program that re-encodes.
+    if soft is not None:
+        reasons.append(f"EXIF Software '{software}' is {soft}")
+        return verdict(soft, f"{software}; {settings}{exif_note if make else ''}", ijg,
+                       "family", ())  # fmt: skip
+
+    # 7. A camera: EXIF Make, with its own tables (or IJG's).
+    if maker is not None:
+        known = db.camera_tables.get((maker, t.tables_hash or ""), ())
+        same_model = [k for k in known if k.model == (model or "")]
+        who = " ".join(x for x in (make, model) if x)
+        if known:
+            reasons.append(f"tables recorded for {maker} ({len(known)} corpus file(s))")
+        if t.exact:
+            detail = (f"{who} (EXIF), IJG tables {settings}: the camera's firmware, or a "
+                      "re-encode that kept the EXIF")  # fmt: skip
+        else:
+            detail = f"{who} (EXIF), camera tables; {settings}"
+        confidence = "exact" if same_model else "family"
+        return verdict(maker, detail, ijg, confidence, ())
+
+    # 8. IJG tables, nothing else: settings only.
+    if t.exact:
+        pipes = _pipelines(s, ijg, ())
+        reasons.append("no recorded layout: only the settings are known")
+        return verdict("libjpeg", f"IJG tables (libjpeg's jpeg_set_quality), {settings}; "
+                       f"layout matches no recorded writer{_consistent(pipes)}", ijg,
+                       "settings", (), pipes)  # fmt: skip
+    nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
+    return verdict("unknown", f"tables match no recorded writer{nearest}; {settings}", None,
+                   "none")  # fmt: skip
+
+
+def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
+    for e in entries:
+        if e.tables_hash == s.tables.tables_hash:
+            settings = json.loads(e.settings)
+            q = settings.get("quality")
+            if q is not None:
+                name = c.WRITERS[e.writer].quality_name if e.writer in c.WRITERS else "quality"
+                return f" {name} {q!s}" if not isinstance(q, str) else f" '{q}'"
+    return ""
+
+
+def identify(
+    header: JpegHeader, tables: TableEvidence, subsampling: str | None
+) -> tuple[Structure | None, Verdict]:
+    """The verdict for one parsed header (and the structure to cache with it)."""
+    if header.frame is None or not header.frame.components:
+        return None, NO_FRAME
+    s = structure_of(header, tables, subsampling)
+    exif = header.exif
+    return s, judge(
+        s,
+        exif.make if exif else None,
+        exif.model if exif else None,
+        exif.software if exif else None,
+    )
