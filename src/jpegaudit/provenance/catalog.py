@@ -103,6 +103,7 @@ CAMERA_MAKERS: dict[str, str] = {
     "oneplus": "oneplus", "jolla": "jolla", "wwl": "polaroid", "polaroid": "polaroid",
     "leica": "leica", "sigma": "sigma", "hasselblad": "hasselblad", "gopro": "gopro",
     "dji": "dji", "reconyx": "reconyx", "polyphony digital inc.": "polyphony",
+    "nintendo": "nintendo",
 }  # fmt: skip
 CAMERA_FAMILIES = tuple(sorted(set(CAMERA_MAKERS.values())))
 

@@ -212,10 +212,15 @@ def _judge(s: Structure, make, model, software, db: SignatureDatabase) -> Verdic
     if t.exact:
         reasons.append(f"tables are IJG's (libjpeg's formula) at {settings.split(',')[0]}")
     table_entries = db.by_tables.get(t.tables_hash or "", ())
-    own_tables = tuple(
-        e
-        for e in table_entries
-        if c.WRITERS.get(e.writer, c.WRITERS["photoshop"]).tables == "recorded"
+    # IJG tables say nothing of the writer (jpegli at q100 writes IJG's all-ones tables too).
+    own_tables = (
+        ()
+        if t.exact
+        else tuple(
+            e
+            for e in table_entries
+            if c.WRITERS.get(e.writer, c.WRITERS["photoshop"]).tables == "recorded"
+        )
     )
     if own_tables:
         reasons.append(f"tables recorded for: {_labels(_unique(e.writer for e in own_tables))}")
