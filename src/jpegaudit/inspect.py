@@ -8,9 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from jpegaudit.audit import DEFAULT_LIMITS, Origin
+from jpegaudit.audit.columns import table_evidence
 from jpegaudit.jpeg import parse_jpeg
 from jpegaudit.jpeg.header import JpegHeader
 from jpegaudit.jpeg.markers import marker_name
+from jpegaudit.provenance import Verdict, identify
+from jpegaudit.provenance.explain import Explanation, explain
 from jpegaudit.quality import match_table
 from jpegaudit.sources.local import audit_local_batch, audit_path
 from jpegaudit.sources.paths import default_split, display_path
@@ -36,6 +39,8 @@ class Inspection:
     header: JpegHeader | None
     tables: tuple[TableReport, ...]
     core: str = "python"  # which core made `row`: "compiled", or "python" (the reference)
+    provenance: Verdict | None = None
+    explanation: Explanation | None = None
 
     def to_json_dict(self) -> dict:
         row = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.row.items()}
@@ -43,8 +48,19 @@ class Inspection:
         if self.header is not None:
             header = asdict(self.header)
             header["qtables"] = {str(k): v for k, v in header["qtables"].items()}
+        provenance = None
+        if self.provenance is not None:
+            provenance = asdict(self.provenance)
+            if self.explanation is not None:
+                provenance["explanation"] = asdict(self.explanation)
         tables = [asdict(t) for t in self.tables]
-        return {"core": self.core, "row": row, "header": header, "tables": tables}
+        return {
+            "core": self.core,
+            "row": row,
+            "header": header,
+            "tables": tables,
+            "provenance": provenance,
+        }
 
 
 def file_row(path: str) -> tuple[dict, str]:
@@ -103,7 +119,19 @@ def inspect_file(path: str | os.PathLike) -> Inspection:
                         close_entries=fit.close_entries,
                     )
                 )
-    return Inspection(row=row, header=header, tables=tuple(tables), core=core)
+    verdict = explanation = None
+    if header is not None and header.frame is not None and row["encoder"] is not None:
+        structure, verdict = identify(header, table_evidence(row), row["subsampling"])
+        if structure is not None:
+            explanation = explain(structure, verdict)
+    return Inspection(
+        row=row,
+        header=header,
+        tables=tuple(tables),
+        core=core,
+        provenance=verdict,
+        explanation=explanation,
+    )
 
 
 def describe(ins: Inspection) -> str:
@@ -170,7 +198,39 @@ def describe(ins: Inspection) -> str:
                 else f"  [approximate: fit error {r['quality_fit_error']:.3f}, closeness {r['quality_closeness']:.2f}]"
             )
         )
-    out.append(
-        f"encoder: {r['encoder']}  truncated: {r['truncated']}  trailing bytes: {r['trailing_bytes']}"
-    )
+    out.append(f"truncated: {r['truncated']}  trailing bytes: {r['trailing_bytes']}")
+    out.extend(_describe_provenance(ins))
     return "\n".join(out)
+
+
+def _describe_provenance(ins: Inspection) -> list[str]:
+    v, e = ins.provenance, ins.explanation
+    if v is None:
+        return [f"encoder: {ins.row['encoder']}"]
+    quality = "" if v.quality is None else f", its quality setting {v.quality}"
+    out = [
+        f"encoder: {v.encoder} ({v.confidence}{quality})",
+        f"  {v.detail}",
+        f"  header signature: {v.signature}",
+        "  why:",
+    ]
+    out += [f"    - {reason}" for reason in v.reasons]
+    if v.pipelines:
+        out.append("  settings consistent with: " + ", ".join(v.pipelines))
+    if e is None:
+        return out
+    out.append(f"  layout {e.layout_hash}:")
+    out += [f"    {name}: {value}" for name, value in e.features]
+    if e.same_layout:
+        out.append("  recorded with this layout:")
+        out += [f"    {t}" for t in e.same_layout]
+    if e.same_tables:
+        out.append("  recorded with these tables:")
+        out += [f"    {t}" for t in e.same_tables]
+    if e.nearest:
+        out.append("  nearest recorded layouts (what differs):")
+        for near in e.nearest:
+            who = ", ".join(near.writers) or "corpus files"
+            out.append(f"    {near.layout_hash} ({who}):")
+            out += [f"      {d}" for d in near.differences]
+    return out
