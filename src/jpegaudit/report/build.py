@@ -36,6 +36,7 @@ import pandas as pd
 from jpegaudit._version import __version__
 from jpegaudit.analysis import drift, stats
 from jpegaudit.analysis.projection import DEFAULT_CAP, DEFAULT_KEEP_500
+from jpegaudit.report.provenance import summary_section as provenance_section
 from jpegaudit.report.writers import jsonable
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ REPORT_COLUMNS = (
     "encoder", "huffman_standard", "exif", "orientation", "icc", "icc_colorspace", "truncated",
     "trailing_bytes", "scanner_version",
 )  # fmt: skip
+# The provenance section's columns (report/provenance.py).
+REPORT_COLUMNS += ("encoder_detail", "header_signature", "label")
 
 
 @dataclass
@@ -169,8 +172,9 @@ def analyse(
 ) -> dict:
     """The report's summary without figures and projection: overview per split, the numbers
     behind every figure (`data`, sanitised so that figures, HTML and JSON read the same
-    values), outliers and drift. `seconds`, when given, receives the "stats" and "drift"
-    times."""
+    values), outliers, drift, and the provenance section (report/provenance.py: sources,
+    pipelines, label leakage). `seconds`, when given, receives the "stats", "drift" and
+    "provenance" times."""
     t = time.perf_counter()
     splits = stats.split_order(df)
     data = {
@@ -204,9 +208,12 @@ def analyse(
     }
     t_drift = time.perf_counter()
     summary["drift"] = _drift_section(df, splits)
+    t_provenance = time.perf_counter()
+    summary.update(provenance_section(df, splits))
     if seconds is not None:
         seconds["stats"] = t_drift - t
-        seconds["drift"] = time.perf_counter() - t_drift
+        seconds["drift"] = t_provenance - t_drift
+        seconds["provenance"] = time.perf_counter() - t_provenance
     return summary
 
 

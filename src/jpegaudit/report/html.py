@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from jpegaudit.analysis.stats import labels_in_order
 from jpegaudit.report.labels import OVERVIEW_LABELS
+from jpegaudit.report.provenance import html_section as provenance_html
 
 __all__ = ["esc", "render_html"]
 
@@ -287,6 +288,7 @@ def render_html(
             meta.get("files", {})
         ) + _cluster_table(projection["clusters"], splits)  # fmt: skip
     sections.append(("projection", "Compression sources (UMAP and clusters)", proj_body))
+    sections.append(provenance_html(summary))
 
     nav = "".join(f'<li><a href="#{esc(key)}">{esc(title)}</a></li>' for key, title, _ in sections)
     body = "".join(f'<section id="{esc(key)}"><h2>{esc(title)}</h2>{content}</section>'

@@ -166,6 +166,11 @@ def render_markdown(summary: dict, max_paths: int = 5) -> str:
         lines += _table(["cluster", "files in sample", "size", "quality", "subsampling"], rows)
         lines += [""]
 
+    if "label_leakage" in summary or "provenance" in summary:
+        from jpegaudit.report.provenance import markdown_section
+
+        lines += markdown_section(summary)
+
     problems = []
     for kind in ("not_jpeg", "truncated", "errors", "cmyk_ycck", "subsampling_4_1_1"):
         entry = summary.get("outliers", {}).get(kind)
