@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from jpegaudit.analysis.stats import column, numeric
+from jpegaudit.analysis.vocabulary import LEAKAGE_FEATURES
 
 __all__ = [
     "FEATURES",
@@ -41,15 +42,7 @@ __all__ = [
     "with_labels",
 ]
 
-FEATURES = (
-    "format",
-    "encoder",
-    "header_signature",
-    "quality_band",
-    "subsampling",
-    "size_band",
-    "progressive",
-)
+FEATURES = LEAKAGE_FEATURES
 # Default thresholds (the policy rule `label-leakage` takes the same names).
 THRESHOLDS = {
     "max_association": 0.3,  # Cramér's V (bias-corrected)

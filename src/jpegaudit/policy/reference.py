@@ -37,15 +37,16 @@ def reference_markdown() -> str:
         "",
         "### Keys of every file rule",
         "",
-        "Every kind except `drift` also takes these keys.",
+        "Every kind except `drift` and `label-leakage` also takes these keys.",
         "",
     ]
     lines += _table(FILE_RULE_COMMON_KEYS)
-    drift_common = ", ".join(f"`{k.name}`" for k in DriftRule.common_keys)
     for kind, cls in RULE_KINDS.items():
         lines += ["", f"### `{kind}`", "", cls.summary, ""]
-        if cls is DriftRule:
-            lines += [f"Common keys: {drift_common} only (no `splits`, no tolerance).", ""]
+        if cls.common_keys != FILE_RULE_COMMON_KEYS:
+            common = ", ".join(f"`{k.name}`" for k in cls.common_keys)
+            missing = "no `splits`, no tolerance" if cls is DriftRule else "no tolerance"
+            lines += [f"Common keys: {common} only ({missing}).", ""]
         if cls.keys:
             lines += _table(cls.keys)
         else:

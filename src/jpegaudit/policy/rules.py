@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jpegaudit import sniff
+from jpegaudit.analysis import vocabulary
 from jpegaudit.jpeg import describe
 from jpegaudit.policy.errors import CheckError, PolicyError
 from jpegaudit.policy.keys import Key, check_table_keys
@@ -879,6 +880,94 @@ class DriftRule(Rule):
         )
 
 
+# -- label leakage ---------------------------------------------------------------------------------
+def _leakage_module():
+    try:
+        from jpegaudit.analysis import leakage
+    except ImportError as exc:
+        raise PolicyError(
+            f"label-leakage rules need jpegaudit.analysis.leakage, which cannot be imported: {exc}"
+        ) from None
+    return leakage
+
+
+LEAKAGE_FEATURES = vocabulary.LEAKAGE_FEATURES
+
+
+class LabelLeakageRule(Rule):
+    kind = "label-leakage"
+    summary = (
+        'Compression must not predict the label (docs/provenance.md, "Label leakage"): the '
+        "rule fails when a compression feature's association with the label (Cramér's V, "
+        "bias-corrected) reaches `max_association` with a permutation p-value at most `alpha`, "
+        "or when one label's files differ from the rest (total variation distance of one "
+        "feature) by at least `max_label_distance` and by more than any label does under "
+        "shuffled labels. The label is the store's `label` column, or the class folder of the "
+        "path when the store has none. Examples name the labels that differ, with files."
+    )
+    keys = (
+        Key("max_association", "number", "Largest corrected Cramér's V accepted (0..1).",
+            minimum=0, maximum=1, default_doc="0.3"),
+        Key("max_label_distance", "number", "Largest distance of one label from the rest "
+            "accepted (0..1).", minimum=0, maximum=1, default_doc="0.5"),
+        Key("alpha", "number", "Permutation p-value at or below which an association counts.",
+            minimum=0, maximum=1, default_doc="0.05"),
+        Key("features", "str-list", "The compression features judged.",
+            choices=LEAKAGE_FEATURES, default_doc="all of them"),
+        Key("permutations", "int", "Label shuffles behind the p-values and the null distance.",
+            minimum=1, maximum=999, default_doc="49"),
+    )  # fmt: skip
+    common_keys = (
+        KIND_KEY, NAME_KEY, SEVERITY_KEY, DESCRIPTION_KEY, SPLITS_KEY, PATHS_KEY, EXCLUDE_KEY,
+    )  # fmt: skip
+
+    def evaluate(self, df, examples):
+        leakage = _leakage_module()
+        scope = self.settings.scope
+        scoped = df if scope.everything else df[scope.mask(df)]
+        labelled, source = leakage.with_labels(scoped)
+        p = self.params
+        result = leakage.label_leakage(
+            labelled,
+            features=tuple(p.get("features", leakage.FEATURES)),
+            permutations=p.get("permutations", leakage.PERMUTATIONS),
+            max_association=p.get("max_association", leakage.THRESHOLDS["max_association"]),
+            max_label_distance=p.get(
+                "max_label_distance", leakage.THRESHOLDS["max_label_distance"]
+            ),
+            alpha=p.get("alpha", leakage.THRESHOLDS["alpha"]),
+        )
+        features = result.get("features", [])
+        over = [f for f in features if f["flagged"]]
+        labels = result.get("flagged_labels", [])
+        found = []
+        for item in result.get("labels_differing", []):
+            if item["flagged"] and len(found) < max(examples, 0):
+                detail = (
+                    f"label {item['label']}: {item['feature']} {item['label_value']} in "
+                    f"{item['label_value_share']:.0%} of its {item['files']} files, "
+                    f"{item['rest_value']} in the rest (distance {item['distance']:.2f})"
+                )
+                found += [Example(path, detail) for path in item["examples"][:1]]
+        shown = ", ".join(f"{f['feature']} V={f['cramers_v']:.2f}" for f in over)
+        message = (
+            f"{len(over)} of {_plural(len(features), 'feature')} predict the label"
+            + (f" ({shown})" if shown else "")
+            + f"; {_plural(len(labels), 'label')} differ from the rest"
+            + (f": {', '.join(labels[:10])}" if labels else "")
+            + f" ({result['labels']:,} labels, {source})"
+        )
+        return self._outcome(
+            passed=not result["flagged"],
+            message=message,
+            checked=len(features),
+            violations=len(over) + len(labels),
+            unit="settings",
+            tolerated="none",
+            examples=tuple(found),
+        )
+
+
 def _distance_text(distance: float | None) -> str:
     return "undefined" if distance is None else f"{distance:.4g}"
 
@@ -898,5 +987,6 @@ RULE_KINDS: dict[str, type[Rule]] = {
         NoTrailingDataRule,
         NoErrorsRule,
         DriftRule,
+        LabelLeakageRule,
     )
 }
