@@ -139,7 +139,9 @@ def _split_table(rng, split: str, n: int) -> pa.Table:
     if is_val:
         quality = np.where(rng.random(n) < 0.05, 90, quality)
     approx = rng.random(n) < np.where(sub == "4:2:0", 0.25, 0.02)
-    encoder = np.where(approx, _choice(rng, n, {"photoshop": 5, "camera": 4, "unknown": 1}), "ijg")
+    encoder = np.where(
+        approx, _choice(rng, n, {"photoshop": 5, "canon": 4, "unknown": 1}), "libjpeg"
+    )
     encoder = encoder.astype(object)
     quality_chroma = quality.copy()
     split_q = rng.random(n) < 0.003
