@@ -121,7 +121,9 @@ def inspect_file(path: str | os.PathLike) -> Inspection:
                 )
     verdict = explanation = None
     if header is not None and header.frame is not None and row["encoder"] is not None:
-        structure, verdict = identify(header, table_evidence(row), row["subsampling"])
+        structure, verdict = identify(
+            header, table_evidence(row), row["subsampling"], row["huffman_standard"]
+        )
         if structure is not None:
             explanation = explain(structure, verdict)
     return Inspection(

@@ -129,7 +129,9 @@ def fill_header_columns(row: dict, h: JpegHeader) -> Structure | None:
     row["precision"] = frame.precision
     row["qtable_ids"] = ",".join(str(c.tq) for c in frame.components)
     _fill_quality_columns(row, h)
-    structure, verdict = identify(h, table_evidence(row), row["subsampling"])
+    structure, verdict = identify(
+        h, table_evidence(row), row["subsampling"], row["huffman_standard"]
+    )
     row.update(verdict.columns())
     return structure
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,10 @@ class AppSegment:
     ident: str  # leading identifier string ("JFIF", "Exif", "ICC_PROFILE", ...) or ""
 
 
-@dataclass(frozen=True)
-class ScanHeader:
+class ScanHeader(NamedTuple):
     """The first SOS's spectral selection and successive approximation: the first line of a
-    progressive scan script (the only one before the entropy-coded data)."""
+    progressive scan script (the only one before the entropy-coded data). A NamedTuple: one is
+    made per parse, and a frozen dataclass costs several times more to build."""
 
     ss: int
     se: int

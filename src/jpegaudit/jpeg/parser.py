@@ -78,12 +78,10 @@ class _State:
     app_segment_count: int = 0
     sos_offset: int | None = None
     sos_components: tuple[int, ...] = ()
-    marker_order: list[int] = field(default_factory=list)
-    marker_count: int = 0
+    marker_order: list[int] = field(default_factory=list)  # every marker (MAX_SEGMENTS bounds it)
     dqt_segments: list[tuple[int, ...]] = field(default_factory=list)
     dht_segments: list[tuple[int, ...]] = field(default_factory=list)
     first_scan: ScanHeader | None = None
-    comment_count: int = 0
     photoshop_quality: int | None = None
     ducky_quality: int | None = None
     warning_counts: dict[str, int] = field(default_factory=dict)
@@ -115,12 +113,12 @@ class _State:
             app_segment_count=self.app_segment_count,
             sos_offset=self.sos_offset,
             sos_components=self.sos_components,
-            marker_order=tuple(self.marker_order),
-            marker_count=self.marker_count,
+            marker_order=tuple(self.marker_order[:MAX_RECORDED_MARKERS]),
+            marker_count=len(self.marker_order),
             dqt_segments=tuple(self.dqt_segments),
             dht_segments=tuple(self.dht_segments),
             first_scan=self.first_scan,
-            comment_count=self.comment_count,
+            comment_count=self.marker_order.count(m.COM),
             photoshop_quality=self.photoshop_quality,
             ducky_quality=self.ducky_quality,
             error=error,
@@ -203,10 +201,7 @@ class _Walker:
     def dispatch(self, code: int, at: int, pos: int) -> int:
         """Handle one marker whose code ends just before `pos` (its FF is at `at`). Return
         where the next marker may start, or -1 once the first SOS has been read."""
-        st = self.state
-        st.marker_count += 1
-        if len(st.marker_order) < MAX_RECORDED_MARKERS:
-            st.marker_order.append(code)
+        self.state.marker_order.append(code)  # cut to MAX_RECORDED_MARKERS when frozen
         return MARKER_HANDLERS.get(code, _Walker.unknown_marker)(self, code, at, pos)
 
     def read_dri(self, code: int, at: int, pos: int) -> int:
@@ -220,7 +215,6 @@ class _Walker:
     def read_com(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "COM")
         self.need(min(end, start + COMMENT_MAX_CHARS), "COM")
-        self.state.comment_count += 1
         if self.state.comment is None:
             raw = self.data[start : min(end, start + COMMENT_MAX_CHARS)]
             self.state.comment = raw.decode("latin-1").rstrip("\x00")
@@ -289,12 +283,12 @@ class _Walker:
     def read_dqt(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "DQT")
         self.need(end, "DQT")
-        tables, warnings, error = _decode_dqt(self.data[start:end])
+        tables, warnings, error, slots = _decode_dqt(self.data[start:end])
         for table in tables:
             self.state.qtables[table.slot] = table
         self.state.dqt_definitions.extend(tables)
         if len(self.state.dqt_segments) < MAX_RECORDED_MARKERS:
-            self.state.dqt_segments.append(tuple(t.slot for t in tables))
+            self.state.dqt_segments.append(slots)
         for warning in warnings:
             self.state.warn(warning)
         if error is not None:
@@ -304,10 +298,10 @@ class _Walker:
     def read_dht(self, code: int, at: int, pos: int) -> int:
         start, end = self.segment(pos, "DHT")
         self.need(end, "DHT")
-        tables, error = _decode_dht(self.data[start:end])
+        tables, error, slots = _decode_dht(self.data[start:end])
         self.state.huffman_tables.extend(tables)
         if len(self.state.dht_segments) < MAX_RECORDED_MARKERS:
-            self.state.dht_segments.append(tuple(t.table_class << 4 | t.slot for t in tables))
+            self.state.dht_segments.append(slots)
         if error is not None:
             raise _Stop(error)
         return end
@@ -449,8 +443,11 @@ APP_HANDLERS: dict[int, tuple[tuple[bytes, AppHandler], ...]] = {
 
 # Datasets repeat the same few DQT and DHT segments millions of times: decode each payload once.
 @lru_cache(maxsize=1024)
-def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...], str | None]:
-    """(tables, warnings, error) of one DQT segment's payload, following libjpeg's get_dqt."""
+def _decode_dqt(
+    payload: bytes,
+) -> tuple[tuple[QuantTable, ...], tuple[str, ...], str | None, tuple[int, ...]]:
+    """(tables, warnings, error, the tables' slots in order) of one DQT segment's payload,
+    following libjpeg's get_dqt."""
     tables: list[QuantTable] = []
     warnings: list[str] = []
     i, end = 0, len(payload)
@@ -458,7 +455,7 @@ def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...]
         precision = payload[i] >> 4
         slot = payload[i] & 0x0F
         if slot > 3:
-            return tuple(tables), tuple(warnings), f"DQT: table index {slot} (only 0..3 exist)"
+            return _dqt_result(tables, warnings, f"DQT: table index {slot} (only 0..3 exist)")
         width = 2 if precision else 1
         i += 1
         count = min(64, (end - i) // width)
@@ -468,10 +465,8 @@ def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...]
             zigzag = list(_read_entries(payload, i, count, width)) + [1] * (64 - count)
             values = tuple(zigzag[k] for k in _NATURAL_TO_ZIGZAG)
             tables.append(QuantTable(slot=slot, bits=16 if precision else 8, values=values))
-            return (
-                tuple(tables),
-                tuple(warnings),
-                f"DQT: table {slot} has only {count} of 64 entries",
+            return _dqt_result(
+                tables, warnings, f"DQT: table {slot} has only {count} of 64 entries"
             )
         zigzag = list(_read_entries(payload, i, 64, width))
         i += count * width
@@ -480,8 +475,12 @@ def _decode_dqt(payload: bytes) -> tuple[tuple[QuantTable, ...], tuple[str, ...]
             warnings.append(f"DQT: table {slot} has a zero entry")
         tables.append(QuantTable(slot=slot, bits=16 if precision else 8, values=values))
     if i != end:
-        return tuple(tables), tuple(warnings), f"DQT: {end - i} bytes left over after the tables"
-    return tuple(tables), tuple(warnings), None
+        return _dqt_result(tables, warnings, f"DQT: {end - i} bytes left over after the tables")
+    return _dqt_result(tables, warnings, None)
+
+
+def _dqt_result(tables: list[QuantTable], warnings: list[str], error: str | None):
+    return tuple(tables), tuple(warnings), error, tuple(t.slot for t in tables)
 
 
 def _read_entries(payload: bytes, at: int, count: int, width: int):
@@ -495,19 +494,22 @@ _NATURAL_TO_ZIGZAG = tuple(sorted(range(64), key=lambda k: m.ZIGZAG[k]))
 
 
 @lru_cache(maxsize=1024)
-def _decode_dht(payload: bytes) -> tuple[tuple[HuffmanTable, ...], str | None]:
+def _decode_dht(
+    payload: bytes,
+) -> tuple[tuple[HuffmanTable, ...], str | None, tuple[int, ...]]:
+    """(tables, error, Tc << 4 | Th of each table in order) of one DHT segment's payload."""
     tables: list[HuffmanTable] = []
     i, end = 0, len(payload)
     while i < end:
         if i + 17 > end:
-            return tuple(tables), "DHT: segment ends inside a table's code counts"
+            return _dht_result(tables, "DHT: segment ends inside a table's code counts")
         index = payload[i] & ~0x10  # libjpeg get_dht: AC tables have 0x10 set; 0..3 only
         if index > 3:
-            return tuple(tables), f"DHT: bogus table index 0x{payload[i]:02x}"
+            return _dht_result(tables, f"DHT: bogus table index 0x{payload[i]:02x}")
         counts = payload[i + 1 : i + 17]
         total = sum(counts)
         if total > 256 or i + 17 + total > end:
-            return tuple(tables), f"DHT: bogus table (counts sum to {total})"
+            return _dht_result(tables, f"DHT: bogus table (counts sum to {total})")
         tables.append(
             HuffmanTable(
                 table_class=payload[i] >> 4,
@@ -517,7 +519,11 @@ def _decode_dht(payload: bytes) -> tuple[tuple[HuffmanTable, ...], str | None]:
             )
         )
         i += 17 + total
-    return tuple(tables), None
+    return _dht_result(tables, None)
+
+
+def _dht_result(tables: list[HuffmanTable], error: str | None):
+    return tuple(tables), error, tuple(t.table_class << 4 | t.slot for t in tables)
 
 
 MAX_IMAGE_RESOURCES = 1024

@@ -62,66 +62,102 @@ def huffman_kind(header: JpegHeader) -> str:
     return "standard" if all(is_standard(t) for t in header.huffman_tables) else "optimized"
 
 
-def _marker_tokens(header: JpegHeader) -> list[str]:
+def _marker_tokens(
+    marker_order: tuple[int, ...],
+    app_idents: tuple[str, ...],
+    dqt_segments: tuple[tuple[int, ...], ...],
+    dht_segments: tuple[tuple[int, ...], ...],
+    first_comment: str,
+    restart_interval: int,
+    truncated_list: bool,
+) -> list[str]:
     tokens: list[str] = []
-    apps = iter(header.app_segments)
-    dqts = iter(header.dqt_segments)
-    dhts = iter(header.dht_segments)
+    apps = iter(app_idents)
+    dqts = iter(dqt_segments)
+    dhts = iter(dht_segments)
     comments = 0
-    for code in header.marker_order:
+    for code in marker_order:
         if code in m.APP_MARKERS:
-            seg = next(apps, None)
-            ident = seg.ident[:APP_IDENT_CHARS] if seg is not None else "?"
-            token = f"APP{code - 0xE0}:{ident}"
+            token = f"APP{code - 0xE0}:{next(apps, '?')[:APP_IDENT_CHARS]}"
         elif code == m.DQT:
-            slots = next(dqts, ())
-            token = "DQT(" + "".join(str(s) for s in slots) + ")"
+            token = "DQT(" + "".join(str(s) for s in next(dqts, ())) + ")"
         elif code == m.DHT:
-            tables = next(dhts, ())
-            token = "DHT(" + ",".join(f"{t:02x}" for t in tables) + ")"
+            token = "DHT(" + ",".join(f"{t:02x}" for t in next(dhts, ())) + ")"
         elif code == m.COM:
             comments += 1
-            token = "COM:" + (comment_class(header.comment) if comments == 1 else "more")
+            token = "COM:" + (first_comment if comments == 1 else "more")
         elif code == m.DRI:
-            token = f"DRI:{header.restart_interval}"
+            token = f"DRI:{restart_interval}"
         else:
             token = m.marker_name(code)
         if tokens and tokens[-1].rstrip("+") == token:
             tokens[-1] = token + "+"  # a run (ICC chunks, many COMs) is one token
         else:
             tokens.append(token)
-    if header.marker_count > len(header.marker_order):
+    if truncated_list:
         tokens.append("...")
     return tokens
 
 
-def layout(header: JpegHeader) -> str:
-    """The layout string (see the module docstring); empty without a frame."""
+def layout(header: JpegHeader, huffman: str | None = None) -> str:
+    """The layout string (see the module docstring); empty without a frame. `huffman`:
+    `huffman_kind(header)` when the caller has it already."""
     frame = header.frame
     if frame is None:
         return ""
+    j, a, scan = header.jfif, header.adobe, header.first_scan
+    return layout_from_key(
+        (
+            frame.sof,
+            frame.precision,
+            tuple((c.id, c.h, c.v, c.tq) for c in frame.components),
+            header.marker_order,
+            tuple(seg.ident for seg in header.app_segments),
+            header.dqt_segments,
+            header.dht_segments,
+            comment_class(header.comment) if header.comment_count else "",
+            header.restart_interval,
+            header.marker_count > len(header.marker_order),
+            None if j is None else (j.version, j.density_unit, j.x_density, j.y_density),
+            None if a is None else (a.version, a.flags0, a.flags1, a.transform),
+            huffman or huffman_kind(header),
+            None if scan is None else (len(header.sos_components), *scan),
+        )
+    )
+
+
+def layout_from_key(key: tuple) -> str:
+    """The layout string from the tuple `layout` builds (the comment already classed)."""
+    return _layout(*key)
+
+
+# Datasets repeat a few layouts: build each string once (the key is a few small tuples).
+@lru_cache(maxsize=4096)
+def _layout(
+    sof, precision, components, marker_order, app_idents, dqt_segments, dht_segments,
+    first_comment, restart_interval, truncated_list, jfif, adobe, huffman, scan,
+) -> str:  # fmt: skip
+    tokens = _marker_tokens(marker_order, app_idents, dqt_segments, dht_segments,
+                            first_comment, restart_interval, truncated_list)  # fmt: skip
     parts = [
-        m.marker_name(frame.sof),
-        f"p{frame.precision}",
-        "ids=" + ",".join(str(c.id) for c in frame.components),
-        "hv=" + ",".join(f"{c.h}x{c.v}" for c in frame.components),
-        "tq=" + ",".join(str(c.tq) for c in frame.components),
-        " ".join(_marker_tokens(header)),
+        m.marker_name(sof),
+        f"p{precision}",
+        "ids=" + ",".join(str(c[0]) for c in components),
+        "hv=" + ",".join(f"{c[1]}x{c[2]}" for c in components),
+        "tq=" + ",".join(str(c[3]) for c in components),
+        " ".join(tokens),
     ]
-    if header.jfif is not None:
-        j = header.jfif
-        parts.append(f"jfif={j.version},{j.density_unit},{j.x_density}x{j.y_density}")
-    if header.adobe is not None:
-        a = header.adobe
-        parts.append(f"adobe={a.version},{a.flags0:04x},{a.flags1:04x},{a.transform}")
-    parts.append("huffman=" + huffman_kind(header))
-    scan = header.first_scan
+    if jfif is not None:
+        parts.append(f"jfif={jfif[0]},{jfif[1]},{jfif[2]}x{jfif[3]}")
+    if adobe is not None:
+        parts.append(f"adobe={adobe[0]},{adobe[1]:04x},{adobe[2]:04x},{adobe[3]}")
+    parts.append("huffman=" + huffman)
     if scan is not None:
-        n = len(header.sos_components)
-        parts.append(f"scan1={n}:{scan.ss}-{scan.se},{scan.ah},{scan.al}")
+        parts.append(f"scan1={scan[0]}:{scan[1]}-{scan[2]},{scan[3]},{scan[4]}")
     return "|".join(parts)
 
 
+@lru_cache(maxsize=8192)
 def short_hash(text: str) -> str:
     """16 hex digits (SHA-1): the form of `layout_hash` and `header_signature`."""
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]

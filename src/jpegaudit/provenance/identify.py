@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from jpegaudit.jpeg.header import JpegHeader
 from jpegaudit.provenance import catalog as c
@@ -26,10 +27,10 @@ from jpegaudit.provenance import features as f
 from jpegaudit.provenance.database import Entry, SignatureDatabase, database
 
 MAX_LISTED = 12  # writers named in a detail
+PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 
 
-@dataclass(frozen=True)
-class TableEvidence:
+class TableEvidence(NamedTuple):
     """What the quality estimate says of the frame's tables (audit.quality_columns)."""
 
     tables_hash: str | None
@@ -39,8 +40,10 @@ class TableEvidence:
     bits: int | None
 
 
-@dataclass(frozen=True)
-class Structure:
+class Structure(NamedTuple):
+    """Everything the header says of its writer but its EXIF strings. NamedTuples here: one is
+    built per distinct header, and the memoised `judge` hashes it for every file."""
+
     layout: str
     layout_hash: str
     tables: TableEvidence
@@ -67,6 +70,7 @@ class Verdict:
     pipelines: tuple[str, ...] = ()  # dataset pipelines whose defaults write these settings
 
     def columns(self) -> dict:
+        """The store columns (a new dict: callers may change it)."""
         return {
             "encoder": self.encoder,
             "encoder_detail": self.detail,
@@ -79,28 +83,77 @@ class Verdict:
 NO_FRAME = Verdict("unknown", "no frame header: nothing to match", None, "none", None)
 
 
-def structure_of(header: JpegHeader, tables: TableEvidence, subsampling: str | None) -> Structure:
-    from jpegaudit.jpeg import describe
+def structure_of(
+    header: JpegHeader,
+    tables: TableEvidence,
+    subsampling: str | None,
+    huffman_standard: bool | None = None,
+) -> Structure:
+    """`huffman_standard` as the audit computed it (None: no Huffman table, or not known:
+    then computed here). Memoised on everything it reads, which leaves out what varies from
+    file to file of one writer (dimensions, offsets, EXIF): a scan builds each one once."""
+    huffman = (
+        f.huffman_kind(header)
+        if huffman_standard is None
+        else ("standard" if huffman_standard else "optimized")
+    )
+    frame = header.frame
+    assert frame is not None
+    j, a, scan = header.jfif, header.adobe, header.first_scan
+    return _structure(
+        (
+            frame.sof,
+            frame.precision,
+            tuple((c.id, c.h, c.v, c.tq) for c in frame.components),
+            header.marker_order,
+            tuple(seg.ident for seg in header.app_segments),
+            header.dqt_segments,
+            header.dht_segments,
+            header.comment if header.comment_count else None,
+            header.restart_interval,
+            header.marker_count > len(header.marker_order),
+            None if j is None else (j.version, j.density_unit, j.x_density, j.y_density),
+            None if a is None else (a.version, a.flags0, a.flags1, a.transform),
+            huffman,
+            None if scan is None else (len(header.sos_components), *scan),
+        ),
+        tables,
+        subsampling,
+        header.photoshop_quality,
+        header.ducky_quality,
+        header.photoshop,
+    )
 
-    layout = f.layout(header)
+
+@lru_cache(maxsize=4096)
+def _structure(
+    layout_key: tuple,
+    tables: TableEvidence,
+    subsampling: str | None,
+    photoshop_quality: int | None,
+    ducky_quality: int | None,
+    app13: bool,
+) -> Structure:
+    sof, _, _, _, _, _, _, comment, _, _, _, adobe, huffman, _ = layout_key
+    klass = f.comment_class(comment)
+    layout = f.layout_from_key(layout_key[:7] + (klass,) + layout_key[8:])
     gd_quality = None
-    klass = f.comment_class(header.comment)
-    if klass == "gd" and header.comment is not None:
-        found = f.GD_QUALITY.search(header.comment)
-        gd_quality = int(found.group(1)) if found else (75 if "default" in header.comment else None)
+    if klass == "gd" and comment is not None:
+        found = f.GD_QUALITY.search(comment)
+        gd_quality = int(found.group(1)) if found else (75 if "default" in comment else None)
     return Structure(
         layout=layout,
         layout_hash=f.short_hash(layout),
         tables=tables,
         subsampling=subsampling,
-        progressive=header.frame is not None and describe.is_progressive(header.frame),
-        huffman=f.huffman_kind(header),
+        progressive=sof in PROGRESSIVE_SOF,
+        huffman=huffman,
         comment_class=klass,
         gd_quality=gd_quality,
-        photoshop_quality=header.photoshop_quality,
-        ducky_quality=header.ducky_quality,
-        adobe=header.adobe is not None,
-        app13=header.photoshop,
+        photoshop_quality=photoshop_quality,
+        ducky_quality=ducky_quality,
+        adobe=adobe is not None,
+        app13=app13,
     )
 
 
@@ -361,12 +414,15 @@ def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
 
 
 def identify(
-    header: JpegHeader, tables: TableEvidence, subsampling: str | None
+    header: JpegHeader,
+    tables: TableEvidence,
+    subsampling: str | None,
+    huffman_standard: bool | None = None,
 ) -> tuple[Structure | None, Verdict]:
     """The verdict for one parsed header (and the structure to cache with it)."""
     if header.frame is None or not header.frame.components:
         return None, NO_FRAME
-    s = structure_of(header, tables, subsampling)
+    s = structure_of(header, tables, subsampling, huffman_standard)
     exif = header.exif
     return s, judge(
         s,
