@@ -40,15 +40,14 @@ CORE = "compiled"
 # The Python core's modules this file mirrors, and the SHA-256 of the text it was last checked
 # against (tests/audit/test_compiled_core.py recomputes them).
 MIRRORS = {
-    "jpeg/parser.py": "2854b75828c5b6a4cb717cb87bb8c074eab001f74cee28cbc4eb56744736896e",
+    "jpeg/parser.py": "3d971837a1d665911670ab852fcc34218afad4c2f85f1b724f0921b00e58a2a5",
     "jpeg/exif.py": "39f2e60849915f31ce1a555cbd7b31ddf1f87dc309058f453fb68b7dc71716ff",
     "jpeg/describe.py": "4489230f438c9fc8b208196752092e26b8bee170a0391daa0fc6c3dffbc42489",
     "jpeg/markers.py": "9a065c54b29d0e5d58690f5aa50f133683c39a4129f697e4fab05a0fbb01b12a",
     "quality.py": "64c7c6d88ab8291f628d3fe0e4de462adea271d0ed444f8959224be9dfd4e4b2",
     "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
-    "audit/read.py": "7d0fe46a69d82bf7d5d7247d221b06f09a38257184690180cc5befc00dcd0acd",
-    "audit/columns.py": "40d0f5ad493df8a5a98ddc7f7a0cc043cc3c32ca7a6c3f294a4ef4e995234f00",
-    "audit/encoder.py": "e9fe8fd90de7a6c81cde8031c71e359499d623f17bd5e1214c9e97fe7d2966de",
+    "audit/read.py": "5ddd03c848f2ee356ddcfaec4f3c3867b1c0f392542114d40c53b78c5832335f",
+    "audit/columns.py": "a22746230a833f8fffcf170de5435fd97af3d60eda9b6532feca0746e0219dc8",
     "audit/limits.py": "606749d90dd44255a9e45296aa54917ac2dc112b13671ce842ab16259ff5f849",
     "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
 }
@@ -278,6 +277,9 @@ cdef const char* process(int sof):
 # ---------------------------------------------------------------------------------------------
 DEF MAX_COMPONENTS = 255
 DEF MAX_RECORDED_APP_SEGMENTS = 64
+DEF MAX_RECORDED_MARKERS = 64
+DEF MAX_SEGMENT_ITEMS = 1024  # table slots over the recorded DQT (DHT) segments; more: FALLBACK
+DEF MAX_IMAGE_RESOURCES = 1024
 DEF APP_PEEK_BYTES = 160
 DEF COMMENT_MAX_CHARS = 200
 DEF MAX_SEGMENTS = 262144
@@ -342,6 +344,23 @@ cdef struct Header:
     AppSegment apps[MAX_RECORDED_APP_SEGMENTS]
     Py_ssize_t sos_offset
     Py_ssize_t need_upto
+    # the layout provenance reads (JpegHeader.marker_order, dqt_segments, dht_segments, ...)
+    int marker_count
+    uint8_t marker_codes[MAX_RECORDED_MARKERS]
+    int dqt_segments  # recorded (the first MAX_RECORDED_MARKERS)
+    int dqt_items
+    uint8_t dqt_segment_len[MAX_RECORDED_MARKERS]
+    uint8_t dqt_item[MAX_SEGMENT_ITEMS]
+    int dht_segments
+    int dht_items
+    uint8_t dht_segment_len[MAX_RECORDED_MARKERS]
+    uint8_t dht_item[MAX_SEGMENT_ITEMS]
+    int comment_count
+    int adobe_version, adobe_flags0, adobe_flags1
+    bint has_scan
+    int scan_count, scan_ss, scan_se, scan_ah, scan_al
+    int photoshop_quality  # -1: none
+    int ducky_quality  # -1: none
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,16 +575,19 @@ cdef int read_dqt(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t
     r = need(w, end)
     if r != CLEAN:
         return r
-    r = decode_dqt(w.data, start, end, w.h.qtables)
+    r = decode_dqt(w.data, start, end, w.h)
     if r != CLEAN:
         return r
     nxt[0] = end
     return CLEAN
 
-cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, QuantTable* qtables):
-    """_decode_dqt on the clean path: whole tables, slots 0..3, no zero entry."""
-    cdef int precision, slot, width, k, value
+cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
+    """_decode_dqt on the clean path: whole tables, slots 0..3, no zero entry; records the
+    slots of the segment (_dqt_result) while the first MAX_RECORDED_MARKERS are recorded."""
+    cdef int precision, slot, width, k, value, tables = 0
     cdef QuantTable* t
+    cdef QuantTable* qtables = h.qtables
+    cdef bint record = h.dqt_segments < MAX_RECORDED_MARKERS
     while i < end:
         precision = data[i] >> 4
         slot = data[i] & 0x0F
@@ -575,6 +597,12 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, QuantTable*
         i += 1
         if (end - i) // width < 64:
             return FALLBACK  # "table N has only K of 64 entries"
+        if record:
+            if h.dqt_items >= MAX_SEGMENT_ITEMS or tables >= 255:
+                return FALLBACK
+            h.dqt_item[h.dqt_items] = slot
+            h.dqt_items += 1
+            tables += 1
         t = &qtables[slot]
         t.defined = True
         t.bits = 16 if precision else 8
@@ -589,6 +617,9 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, QuantTable*
         i += 64 * width
     if i != end:
         return FALLBACK
+    if record:
+        h.dqt_segment_len[h.dqt_segments] = tables
+        h.dqt_segments += 1
     return CLEAN
 
 cdef bint is_standard_huffman(const uchar* table, Py_ssize_t n):
@@ -615,8 +646,10 @@ cdef int read_dht(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t
     return CLEAN
 
 cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
-    """_decode_dht on the clean path; counts the tables and whether all are Annex K's."""
-    cdef int k, total
+    """_decode_dht on the clean path; counts the tables and whether all are Annex K's, and
+    records Tc << 4 | Th of each (_dht_result) while segments are recorded."""
+    cdef int k, total, tables = 0
+    cdef bint record = h.dht_segments < MAX_RECORDED_MARKERS
     while i < end:
         if i + 17 > end:
             return FALLBACK
@@ -628,9 +661,18 @@ cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
         if total > 256 or i + 17 + total > end:
             return FALLBACK
         h.huffman_tables += 1
+        if record:
+            if h.dht_items >= MAX_SEGMENT_ITEMS or tables >= 255:
+                return FALLBACK
+            h.dht_item[h.dht_items] = data[i]  # Tc << 4 | Th, Th <= 3 checked above
+            h.dht_items += 1
+            tables += 1
         if not is_standard_huffman(data + i + 1, 16 + total):
             h.huffman_all_standard = False
         i += 17 + total
+    if record:
+        h.dht_segment_len[h.dht_segments] = tables
+        h.dht_segments += 1
     return CLEAN
 
 cdef inline int identifier(const uchar* peek, Py_ssize_t n):
@@ -679,9 +721,14 @@ cdef int read_app(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t
             read_icc(w, peek, n, start, end)
         elif starts(peek, n, b"MPF\x00", 4):
             mark_mpf(h)
+    elif code == 0xEC:
+        if starts(peek, n, b"Ducky", 5):
+            read_ducky(h, peek, n)
     elif code == 0xED:
         if starts(peek, n, b"Photoshop 3.0\x00", 14):
-            mark_photoshop(h)
+            r = mark_photoshop(w, start, end)
+            if r != CLEAN:
+                return r
     elif code == 0xEE:
         if starts(peek, n, b"Adobe", 5):
             read_adobe(w, peek, n)
@@ -694,8 +741,54 @@ cdef inline void mark_xmp(Header* h):
 cdef inline void mark_mpf(Header* h):
     h.mpf = True
 
-cdef inline void mark_photoshop(Header* h):
-    h.photoshop = True
+cdef int mark_photoshop(Walker* w, Py_ssize_t start, Py_ssize_t end):
+    cdef int r
+    w.h.photoshop = True
+    if w.h.photoshop_quality < 0:
+        r = need(w, end)
+        if r != CLEAN:
+            return r
+        w.h.photoshop_quality = photoshop_jpeg_quality(w.data, start + 14, end)
+    return CLEAN
+
+cdef int photoshop_jpeg_quality(const uchar* d, Py_ssize_t pos, Py_ssize_t end):
+    """_photoshop_jpeg_quality: image resource 0x0406's first int16 + 4 (0..12), or -1."""
+    cdef int k, ident, name_len, level
+    cdef int64_t size
+    for k in range(MAX_IMAGE_RESOURCES):
+        if pos + 8 > end or memcmp(d + pos, b"8BIM", 4) != 0:
+            return -1
+        ident = (d[pos + 4] << 8) | d[pos + 5]
+        name_len = d[pos + 6]
+        pos += 6 + ((name_len + 2) & ~1)
+        if pos + 4 > end:
+            return -1
+        size = (<int64_t>d[pos] << 24) | (d[pos + 1] << 16) | (d[pos + 2] << 8) | d[pos + 3]
+        pos += 4
+        if ident == 0x0406:
+            if size < 2 or pos + 2 > end:
+                return -1
+            level = <int16_t>((d[pos] << 8) | d[pos + 1]) + 4
+            return level if 0 <= level <= 12 else -1
+        pos += size + (size & 1)
+    return -1
+
+cdef void read_ducky(Header* h, const uchar* peek, Py_ssize_t n):
+    """_Walker.read_ducky: tag 1 (length 4) of the fields after "Ducky", up to a tag 0."""
+    cdef Py_ssize_t pos = 5
+    cdef int tag, size
+    cdef uint32_t value
+    while pos + 4 <= n and h.ducky_quality < 0:
+        tag = (peek[pos] << 8) | peek[pos + 1]
+        size = (peek[pos + 2] << 8) | peek[pos + 3]
+        if tag == 0:
+            break
+        if tag == 1 and size == 4 and pos + 8 <= n:
+            value = ((<uint32_t>peek[pos + 4] << 24) | (peek[pos + 5] << 16)
+                     | (peek[pos + 6] << 8) | peek[pos + 7])
+            if value <= 100:
+                h.ducky_quality = value
+        pos += 4 + size
 
 cdef void read_jfif(Walker* w, const uchar* peek, Py_ssize_t n):
     cdef Header* h = w.h
@@ -731,6 +824,9 @@ cdef void read_adobe(Walker* w, const uchar* peek, Py_ssize_t n):
     if n >= 12 and not w.h.adobe:
         w.h.adobe = True
         w.h.adobe_transform = peek[11]
+        w.h.adobe_version = (peek[5] << 8) | peek[6]
+        w.h.adobe_flags0 = (peek[7] << 8) | peek[8]
+        w.h.adobe_flags1 = (peek[9] << 8) | peek[10]
 
 cdef int read_sos(Walker* w, Py_ssize_t at, Py_ssize_t pos):
     cdef Py_ssize_t start, end
@@ -747,6 +843,13 @@ cdef int read_sos(Walker* w, Py_ssize_t at, Py_ssize_t pos):
     count = w.data[start]
     if end - start != 4 + 2 * count or count == 0:
         return FALLBACK
+    start += 1 + 2 * count
+    w.h.has_scan = True
+    w.h.scan_count = count
+    w.h.scan_ss = w.data[start]
+    w.h.scan_se = w.data[start + 1]
+    w.h.scan_ah = w.data[start + 2] >> 4
+    w.h.scan_al = w.data[start + 2] & 0x0F
     return CLEAN
 
 cdef int read_dri(Walker* w, Py_ssize_t pos, Py_ssize_t* nxt):
@@ -772,6 +875,7 @@ cdef int read_com(Walker* w, Py_ssize_t pos, Py_ssize_t* nxt):
     r = need(w, stop)
     if r != CLEAN:
         return r
+    w.h.comment_count += 1
     if not w.h.has_comment:
         w.h.has_comment = True
         while stop > start and w.data[stop - 1] == 0:  # rstrip("\x00")
@@ -793,6 +897,10 @@ cdef int dispatch(Walker* w, int code, Py_ssize_t at, Py_ssize_t pos, Py_ssize_t
     """MARKER_HANDLERS; -1 in nxt once the first SOS has been read. RSTn/TEM outside scans (a
     warning), SOI, EOI and unknown markers (errors) are FALLBACK."""
     cdef int r
+    cdef Header* h = w.h
+    if h.marker_count < MAX_RECORDED_MARKERS:
+        h.marker_codes[h.marker_count] = code
+    h.marker_count += 1
     if is_sof(code) or code == SOF55:
         return read_sof(w, code, at, pos, nxt)
     if code == DQT:
@@ -821,6 +929,8 @@ cdef int parse_jpeg(const uchar* data, Py_ssize_t n, Py_ssize_t file_size, Heade
     memset(h, 0, sizeof(Header))
     h.huffman_all_standard = True
     h.icc_colorspace_at = -1
+    h.photoshop_quality = -1
+    h.ducky_quality = -1
     w.data = data
     w.len = n
     w.complete = file_size <= n
@@ -1334,7 +1444,6 @@ cdef struct Row:
     const char* color
     const char* subsampling  # NULL: the raw factor string (sampling_factors)
     bint chroma_differ
-    const char* encoder
     # text buffer offsets of the strings built for this row
     Py_ssize_t factors_at, factors_len
     Py_ssize_t ids_at, ids_len
@@ -1413,27 +1522,185 @@ cdef int fill_header_columns(Row* row, const uchar* data, Buf* text) except -1:
     row.fq.set = False
     if not is_lossless(h.sof):
         frame_quality_columns(h, text, &row.fq)
-    row.encoder = header_encoder_family(row, data)
     return 0
 
-cdef const char* header_encoder_family(Row* row, const uchar* data):
-    """audit/encoder.py header_encoder_family."""
+
+# ---------------------------------------------------------------------------------------------
+# The provenance columns: not mirrored but called. jpegaudit.provenance is the one source (the
+# Python core calls it too, audit/columns.py identify); this core hands it the same features
+# and remembers its answer per distinct feature bytes, so that a file costs a key and a dict
+# lookup.
+# ---------------------------------------------------------------------------------------------
+cdef object _provenance = None  # provenance.identify.columns_from_features (configure)
+cdef dict _provenance_cache = {}
+cdef Buf _provenance_key  # the key of the row being emitted (reused: one buffer per process)
+DEF PROVENANCE_CACHE_MAX = 8192
+
+cdef inline int buf_u16(Buf* b, int v) except -1:
+    cdef char two[2]
+    two[0] = <char>((v >> 8) & 0xFF)
+    two[1] = <char>(v & 0xFF)
+    return buf_put(b, two, 2)
+
+cdef int buf_span(Buf* b, const uchar* data, Py_ssize_t at, Py_ssize_t n, bint present) except -1:
+    """A length-prefixed span (0xFFFF: absent) of the header bytes."""
+    if not present or at < 0:
+        return buf_u16(b, 0xFFFF)
+    buf_u16(b, <int>n)
+    return buf_put(b, <const char*>data + at, n)
+
+cdef str huffman_kind(Header* h):
+    if not h.huffman_tables:
+        return "none"
+    return "standard" if h.huffman_all_standard else "optimized"
+
+cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
+    """(encoder, encoder_detail, encoder_quality, encoder_confidence, header_signature) for a
+    clean row: what audit/columns.py gets from provenance.identify for the same header."""
     cdef Header* h = row.h
-    if row.fq.set and row.fq.exact:
-        return "ijg-16bit" if row.fq.qtable_bits == 16 else "ijg"
-    if is_photoshop_adobe(h):
-        return "photoshop"
-    if has_exif_make(h, data):
-        return "camera"
-    return "unknown"
+    cdef FrameQuality* fq = &row.fq
+    cdef int i, k, at
+    cdef const char* sub
+    cdef Py_ssize_t sub_len
+    if row.subsampling != NULL:
+        sub = row.subsampling
+        sub_len = c_strlen(row.subsampling)
+    else:
+        sub = text.data + row.factors_at
+        sub_len = row.factors_len
+    key.len = 0
+    buf_u16(key, h.sof)
+    buf_u16(key, h.precision)
+    buf_u16(key, h.ncomp)
+    for i in range(h.ncomp):
+        buf_byte(key, <char>h.comps[i].id)
+        buf_byte(key, <char>(h.comps[i].h << 4 | h.comps[i].v))
+        buf_byte(key, <char>h.comps[i].tq)
+    buf_u16(key, h.marker_count if h.marker_count < 0xFFFF else 0xFFFF)
+    k = h.marker_count if h.marker_count < MAX_RECORDED_MARKERS else MAX_RECORDED_MARKERS
+    buf_put(key, <const char*>h.marker_codes, k)
+    buf_u16(key, h.app_recorded)
+    for i in range(h.app_recorded):
+        buf_span(key, data, h.apps[i].ident_at, h.apps[i].ident_len, True)
+    buf_u16(key, h.dqt_segments)
+    buf_put(key, <const char*>h.dqt_segment_len, h.dqt_segments)
+    buf_put(key, <const char*>h.dqt_item, h.dqt_items)
+    buf_u16(key, h.dht_segments)
+    buf_put(key, <const char*>h.dht_segment_len, h.dht_segments)
+    buf_put(key, <const char*>h.dht_item, h.dht_items)
+    buf_span(key, data, h.comment_at, h.comment_len, h.has_comment)
+    buf_u16(key, h.restart_interval)
+    buf_byte(key, <char>h.jfif)
+    if h.jfif:
+        buf_u16(key, h.jfif_major)
+        buf_u16(key, h.jfif_minor)
+        buf_u16(key, h.density_unit)
+        buf_u16(key, h.x_density)
+        buf_u16(key, h.y_density)
+    buf_byte(key, <char>h.adobe)
+    if h.adobe:
+        buf_u16(key, h.adobe_version)
+        buf_u16(key, h.adobe_flags0)
+        buf_u16(key, h.adobe_flags1)
+        buf_u16(key, h.adobe_transform)
+    buf_byte(key, <char>(0 if not h.huffman_tables else (1 if h.huffman_all_standard else 2)))
+    buf_u16(key, h.scan_count)
+    buf_byte(key, <char>h.scan_ss)
+    buf_byte(key, <char>h.scan_se)
+    buf_byte(key, <char>(h.scan_ah << 4 | h.scan_al))
+    buf_u16(key, h.photoshop_quality + 1)
+    buf_u16(key, h.ducky_quality + 1)
+    buf_byte(key, <char>h.photoshop)
+    buf_byte(key, <char>fq.set)
+    if fq.set:
+        buf_byte(key, <char>fq.exact)
+        buf_u16(key, fq.quality_luma)
+        buf_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
+        buf_u16(key, fq.qtable_bits)
+        buf_put(key, fq.hash16, 16)
+    buf_u16(key, <int>sub_len)
+    buf_put(key, sub, sub_len)
+    buf_span(key, data, h.exif.make_at, h.exif.make_len, h.exif.present)
+    buf_span(key, data, h.exif.model_at, h.exif.model_len, h.exif.present)
+    buf_span(key, data, h.exif.software_at, h.exif.software_len, h.exif.present)
+    cache_key = PyBytes_FromStringAndSize(key.data, key.len)
+    found = _provenance_cache.get(cache_key)
+    if found is not None:
+        return found
+    # A header not seen yet: the features as the Python core's structure_of builds them.
+    k = h.marker_count if h.marker_count < MAX_RECORDED_MARKERS else MAX_RECORDED_MARKERS
+    dqt = segments_of(h.dqt_segment_len, h.dqt_item, h.dqt_segments)
+    dht = segments_of(h.dht_segment_len, h.dht_item, h.dht_segments)
+    comps = []
+    for i in range(h.ncomp):
+        comps.append((h.comps[i].id, h.comps[i].h, h.comps[i].v, h.comps[i].tq))
+    codes = []
+    for i in range(k):
+        codes.append(h.marker_codes[i])
+    idents = []
+    for i in range(h.app_recorded):
+        idents.append((<const char*>data + h.apps[i].ident_at)[: h.apps[i].ident_len]
+                      .decode("ascii"))
+    layout_key = (
+        h.sof,
+        h.precision,
+        tuple(comps),
+        tuple(codes),
+        tuple(idents),
+        dqt,
+        dht,
+        (<const char*>data + h.comment_at)[: h.comment_len].decode("latin-1")
+        if h.has_comment else None,
+        h.restart_interval,
+        h.marker_count > MAX_RECORDED_MARKERS,
+        (f"{h.jfif_major}.{h.jfif_minor:02d}", h.density_unit, h.x_density, h.y_density)
+        if h.jfif else None,
+        (h.adobe_version, h.adobe_flags0, h.adobe_flags1, h.adobe_transform)
+        if h.adobe else None,
+        huffman_kind(h),
+        (h.scan_count, h.scan_ss, h.scan_se, h.scan_ah, h.scan_al) if h.has_scan else None,
+    )
+    if fq.set:
+        tables = (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
+                  fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+    else:
+        tables = (None, None, None, None, None)
+    make = model = software = None
+    if h.exif.present:
+        if h.exif.make_at >= 0:
+            make = exif_string(data, h.exif.make_at, h.exif.make_len)
+        if h.exif.model_at >= 0:
+            model = exif_string(data, h.exif.model_at, h.exif.model_len)
+        if h.exif.software_at >= 0:
+            software = exif_string(data, h.exif.software_at, h.exif.software_len)
+    found = _provenance(
+        layout_key, tables, sub[:sub_len].decode("ascii"),
+        h.photoshop_quality if h.photoshop_quality >= 0 else None,
+        h.ducky_quality if h.ducky_quality >= 0 else None,
+        bool(h.photoshop), make, model, software,
+    )
+    if len(_provenance_cache) < PROVENANCE_CACHE_MAX:
+        _provenance_cache[cache_key] = found
+    return found
 
-cdef inline bint is_photoshop_adobe(Header* h):
-    return h.photoshop and h.adobe
+cdef tuple segments_of(const uint8_t* lengths, const uint8_t* items, int segments):
+    """The recorded slots as JpegHeader.dqt_segments / dht_segments hold them."""
+    cdef int i, j, at = 0
+    out = []
+    for i in range(segments):
+        one = []
+        for j in range(lengths[i]):
+            one.append(items[at + j])
+        out.append(tuple(one))
+        at += lengths[i]
+    return tuple(out)
 
-cdef bint has_exif_make(Header* h, const uchar* data):
-    if not h.exif.present or h.exif.make_at < 0:
-        return False
-    return exif_string(data, h.exif.make_at, h.exif.make_len) is not None
+cdef int add_value(ColumnSet cs, int c, object value) except -1:
+    if value is None:
+        return cs.add_null(c)
+    if isinstance(value, str):
+        return cs.add_str(c, value)
+    return cs.add_int(c, value)
 
 cdef bint frame_tables_defined(Header* h):
     """No "quantization table N used but never defined" error (lossless frames need none)."""
@@ -1636,6 +1903,10 @@ cdef enum Field:
     F_QUALITY_FIT_ERROR
     F_QUALITY_CLOSENESS
     F_ENCODER
+    F_ENCODER_DETAIL
+    F_ENCODER_QUALITY
+    F_ENCODER_CONFIDENCE
+    F_HEADER_SIGNATURE
     F_HUFFMAN_TABLES
     F_HUFFMAN_STANDARD
     F_APP_MARKERS
@@ -1677,6 +1948,8 @@ _FIELDS = {
     "quality_chroma": F_QUALITY_CHROMA, "quality_chroma_range": F_QUALITY_CHROMA_RANGE,
     "quality_exact": F_QUALITY_EXACT, "quality_fit_error": F_QUALITY_FIT_ERROR,
     "quality_closeness": F_QUALITY_CLOSENESS, "encoder": F_ENCODER,
+    "encoder_detail": F_ENCODER_DETAIL, "encoder_quality": F_ENCODER_QUALITY,
+    "encoder_confidence": F_ENCODER_CONFIDENCE, "header_signature": F_HEADER_SIGNATURE,
     "huffman_tables": F_HUFFMAN_TABLES, "huffman_standard": F_HUFFMAN_STANDARD,
     "app_markers": F_APP_MARKERS, "jfif": F_JFIF, "jfif_version": F_JFIF_VERSION,
     "density_unit": F_DENSITY_UNIT, "x_density": F_X_DENSITY, "y_density": F_Y_DENSITY,
@@ -1874,6 +2147,7 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef const char* s
     cdef char rng[16]
     cdef Buf tmp
+    prov = provenance_of(row, data, text, &_provenance_key)
     for c in range(_ncols):
         f = _field[c]
         if f == F_NULL:
@@ -1993,7 +2267,15 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
             else:
                 cs.add_null(c)
         elif f == F_ENCODER:
-            cs.add_text(c, row.encoder, c_strlen(row.encoder))
+            add_value(cs, c, prov[0])
+        elif f == F_ENCODER_DETAIL:
+            add_value(cs, c, prov[1])
+        elif f == F_ENCODER_QUALITY:
+            add_value(cs, c, prov[2])
+        elif f == F_ENCODER_CONFIDENCE:
+            add_value(cs, c, prov[3])
+        elif f == F_HEADER_SIGNATURE:
+            add_value(cs, c, prov[4])
         elif f == F_HUFFMAN_TABLES:
             cs.add_int(c, h.huffman_tables)
         elif f == F_HUFFMAN_STANDARD:
@@ -2241,13 +2523,19 @@ def audit_buffer(bytes data, str path, str split, str root, object scanned_at, t
 # Configuration: the schema's columns and the Python core's constants, taken once from it
 # ---------------------------------------------------------------------------------------------
 def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffman, zigzag,
-              luma_base, chroma_base, size_t sha1_address=0):
+              luma_base, chroma_base, size_t sha1_address=0, provenance=None):
     """Take the schema (name, Arrow type name), the scanner version and the constant tables
     from the Python core, so that both cores read them from one place; `sha1_address`: the
-    address of a C `SHA1(data, n, digest)` (0: the built-in one)."""
+    address of a C `SHA1(data, n, digest)` (0: the built-in one); `provenance`: the Python
+    core's `provenance.identify.columns_from_features`, which this core calls per distinct
+    header."""
     global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
-    global _column_names, _library_sha1
+    global _column_names, _library_sha1, _provenance
     _library_sha1 = <sha1_function>sha1_address
+    if provenance is None:
+        raise ValueError("configure() needs the provenance function")
+    _provenance = provenance
+    _provenance_cache.clear()
     cdef int c, k, q, r, kind, other, u
     cdef double total
     cdef bint duplicate

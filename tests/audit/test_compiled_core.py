@@ -376,6 +376,8 @@ NOT_MIRRORED = {
         "unknown_marker": "an error: fallback",
         "read_sos_marker": "dispatch's SOS branch",
         "_read_entries": "the entry loop of decode_dqt",
+        "_dqt_result": "decode_dqt records the slots as it goes",
+        "_dht_result": "decode_dht records the slots as it goes",
     },
     "jpeg/exif.py": {},
     "jpeg/describe.py": {},
@@ -397,8 +399,8 @@ NOT_MIRRORED = {
         "internal_error_row": "as internal_error",
         "_fill_quality_columns": "frame_quality_columns",
         "clear_quality_cache": "the compiled cache is emptied by configure()",
+        "table_evidence": "provenance_of hands the same evidence to the provenance module",
     },
-    "audit/encoder.py": {"encoder_family": "header_encoder_family"},
     "audit/limits.py": {},
     "sources/local.py": {
         "stat_entry": "entries the listing did not call regular are the reference's",

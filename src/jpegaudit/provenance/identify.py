@@ -413,6 +413,26 @@ def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
     return ""
 
 
+def columns_from_features(
+    layout_key: tuple,
+    tables: tuple,
+    subsampling: str | None,
+    photoshop_quality: int | None,
+    ducky_quality: int | None,
+    app13: bool,
+    make: str | None,
+    model: str | None,
+    software: str | None,
+) -> tuple:
+    """The provenance columns, in PROVENANCE_COLUMNS order, from the features `structure_of`
+    reads (`layout_key` as it builds it, `tables` a TableEvidence's fields): the entry point
+    of the compiled core (_ccore.pyx provenance_of), which walks the header in C."""
+    s = _structure(layout_key, TableEvidence(*tables), subsampling, photoshop_quality,
+                   ducky_quality, app13)  # fmt: skip
+    v = judge(s, make, model, software)
+    return (v.encoder, v.detail, v.quality, v.confidence, v.signature)
+
+
 def identify(
     header: JpegHeader,
     tables: TableEvidence,

@@ -14,6 +14,7 @@ import os
 
 from jpegaudit._version import __version__
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN, ZIGZAG
+from jpegaudit.provenance.identify import columns_from_features
 from jpegaudit.quality import CHROMA_BASE, LUMA_BASE
 from jpegaudit.schema import COLUMNS
 from jpegaudit.sniff import EXTENSION_FORMATS
@@ -50,6 +51,7 @@ def _load():
         LUMA_BASE,
         CHROMA_BASE,
         _library_sha1_address(),
+        provenance=columns_from_features,
     )
     return _ccore
 
