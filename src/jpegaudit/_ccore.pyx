@@ -1531,8 +1531,11 @@ cdef int fill_header_columns(Row* row, const uchar* data, Buf* text) except -1:
 # and remembers its answer per distinct feature bytes, so that a file costs a key and a dict
 # lookup.
 # ---------------------------------------------------------------------------------------------
-cdef object _provenance = None  # provenance.identify.columns_from_features (configure)
-cdef dict _provenance_cache = {}
+# provenance.identify's structure_from_features and columns_for (configure)
+cdef object _provenance_structure = None
+cdef object _provenance_columns = None
+cdef dict _provenance_cache = {}  # feature bytes with the EXIF strings -> the columns
+cdef dict _structure_cache = {}  # feature bytes without them -> provenance's Structure
 cdef Buf _provenance_key  # the key of the row being emitted (reused: one buffer per process)
 DEF PROVENANCE_CACHE_MAX = 8192
 
@@ -1620,6 +1623,7 @@ cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
         buf_put(key, fq.hash16, 16)
     buf_u16(key, <int>sub_len)
     buf_put(key, sub, sub_len)
+    cdef Py_ssize_t structure_len = key.len
     buf_span(key, data, h.exif.make_at, h.exif.make_len, h.exif.present)
     buf_span(key, data, h.exif.model_at, h.exif.model_len, h.exif.present)
     buf_span(key, data, h.exif.software_at, h.exif.software_len, h.exif.present)
@@ -1627,7 +1631,30 @@ cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     found = _provenance_cache.get(cache_key)
     if found is not None:
         return found
-    # A header not seen yet: the features as the Python core's structure_of builds them.
+    make = model = software = None
+    if h.exif.present:
+        if h.exif.make_at >= 0:
+            make = exif_string(data, h.exif.make_at, h.exif.make_len)
+        if h.exif.model_at >= 0:
+            model = exif_string(data, h.exif.model_at, h.exif.model_len)
+        if h.exif.software_at >= 0:
+            software = exif_string(data, h.exif.software_at, h.exif.software_len)
+    structure_key = PyBytes_FromStringAndSize(key.data, structure_len)
+    structure = _structure_cache.get(structure_key)
+    if structure is None:
+        structure = structure_of_header(row, data, sub, sub_len)
+        if len(_structure_cache) < PROVENANCE_CACHE_MAX:
+            _structure_cache[structure_key] = structure
+    found = _provenance_columns(structure, make, model, software)
+    if len(_provenance_cache) < PROVENANCE_CACHE_MAX:
+        _provenance_cache[cache_key] = found
+    return found
+
+cdef object structure_of_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len):
+    """A header not seen yet: the features as the Python core's structure_of builds them."""
+    cdef Header* h = row.h
+    cdef FrameQuality* fq = &row.fq
+    cdef int i, k
     k = h.marker_count if h.marker_count < MAX_RECORDED_MARKERS else MAX_RECORDED_MARKERS
     dqt = segments_of(h.dqt_segment_len, h.dqt_item, h.dqt_segments)
     dht = segments_of(h.dht_segment_len, h.dht_item, h.dht_segments)
@@ -1665,23 +1692,12 @@ cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
                   fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
     else:
         tables = (None, None, None, None, None)
-    make = model = software = None
-    if h.exif.present:
-        if h.exif.make_at >= 0:
-            make = exif_string(data, h.exif.make_at, h.exif.make_len)
-        if h.exif.model_at >= 0:
-            model = exif_string(data, h.exif.model_at, h.exif.model_len)
-        if h.exif.software_at >= 0:
-            software = exif_string(data, h.exif.software_at, h.exif.software_len)
-    found = _provenance(
+    return _provenance_structure(
         layout_key, tables, sub[:sub_len].decode("ascii"),
         h.photoshop_quality if h.photoshop_quality >= 0 else None,
         h.ducky_quality if h.ducky_quality >= 0 else None,
-        bool(h.photoshop), make, model, software,
+        bool(h.photoshop),
     )
-    if len(_provenance_cache) < PROVENANCE_CACHE_MAX:
-        _provenance_cache[cache_key] = found
-    return found
 
 cdef tuple segments_of(const uint8_t* lengths, const uint8_t* items, int segments):
     """The recorded slots as JpegHeader.dqt_segments / dht_segments hold them."""
@@ -2527,15 +2543,16 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     """Take the schema (name, Arrow type name), the scanner version and the constant tables
     from the Python core, so that both cores read them from one place; `sha1_address`: the
     address of a C `SHA1(data, n, digest)` (0: the built-in one); `provenance`: the Python
-    core's `provenance.identify.columns_from_features`, which this core calls per distinct
-    header."""
+    core's (`provenance.identify.structure_from_features`, `columns_for`), which this core
+    calls per distinct header features and per distinct EXIF strings with them."""
     global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
-    global _column_names, _library_sha1, _provenance
+    global _column_names, _library_sha1, _provenance_structure, _provenance_columns
     _library_sha1 = <sha1_function>sha1_address
     if provenance is None:
-        raise ValueError("configure() needs the provenance function")
-    _provenance = provenance
+        raise ValueError("configure() needs the provenance functions")
+    _provenance_structure, _provenance_columns = provenance
     _provenance_cache.clear()
+    _structure_cache.clear()
     cdef int c, k, q, r, kind, other, u
     cdef double total
     cdef bint duplicate

@@ -245,13 +245,43 @@ def judge(
 
 @lru_cache(maxsize=8192)
 def _judge_default(s: Structure, make, model, software) -> Verdict:
-    return _judge(s, make, model, software, database())
+    return _judge(s, make, model, software, database(), _base_default(s))
 
 
-def _judge(s: Structure, make, model, software, db: SignatureDatabase) -> Verdict:
+class _Partial(NamedTuple):
+    """A verdict before the EXIF strings are known (they add a note and the signature)."""
+
+    encoder: str
+    detail: str
+    quality: int | None
+    confidence: str
+    candidates: tuple[str, ...] = ()
+    pipelines: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # beyond the base's
+    note: bool = True  # append what EXIF names
+
+
+class _Base(NamedTuple):
+    """What a structure says without its EXIF strings: a file's verdict is one of these,
+    chosen by its Make and Software (steps 3, 6 and 7 read them)."""
+
+    early: _Partial | None  # steps 1-2: decided whatever EXIF says
+    photoshop: _Partial  # step 3, when EXIF Software or Photoshop's markers say Photoshop
+    late: _Partial | None  # steps 4-5
+    fallback: _Partial  # steps 8-9
+    settings: str
+    ijg: int | None
+    reasons: tuple[str, ...]
+
+
+@lru_cache(maxsize=4096)
+def _base_default(s: Structure) -> _Base:
+    return _base(s, database())
+
+
+def _base(s: Structure, db: SignatureDatabase) -> _Base:
     t = s.tables
     ijg = t.quality_luma if t.exact else None
-    sig = signature(s, make, model)
     settings = _settings_text(s, ijg)
     reasons: list[str] = []
     recorded = db.by_layout.get(s.layout_hash, ())
@@ -277,8 +307,103 @@ def _judge(s: Structure, make, model, software, db: SignatureDatabase) -> Verdic
     )
     if own_tables:
         reasons.append(f"tables recorded for: {_labels(_unique(e.writer for e in own_tables))}")
-    soft = c.software_family(software)
-    maker = c.camera_family(make)
+
+    # 3. Photoshop without a quality statement: its markers, or EXIF Software.
+    level = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
+    qtext = f", quality {level} (of 0-12)" if level is not None else ""
+    photoshop = _Partial("photoshop", f"Photoshop{qtext}; {settings}", level, "family",
+                         ("photoshop",),
+                         reasons=("Photoshop markers (APP13 with APP14) or EXIF Software",))  # fmt: skip
+    base = dict(photoshop=photoshop, settings=settings, ijg=ijg)
+    early = _early(s, settings, ijg, fit, fit_writers, own_tables)
+    late = None if early is not None else _late(s, settings, ijg, layout_writers, own_tables)
+    # 8. IJG tables, nothing else: settings only.
+    if t.exact:
+        pipes = _pipelines(s, ijg, ())
+        fallback = _Partial("libjpeg", f"IJG tables (libjpeg's jpeg_set_quality), {settings}; "
+                            f"layout matches no recorded writer{_consistent(pipes)}", ijg,
+                            "settings", (), pipes,
+                            ("no recorded layout: only the settings are known",), False)  # fmt: skip
+    else:
+        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
+        fallback = _Partial("unknown", f"tables match no recorded writer{nearest}; {settings}",
+                            None, "none", note=False)  # fmt: skip
+    return _Base(early=early, late=late, fallback=fallback, reasons=tuple(reasons), **base)
+
+
+def _early(s, settings, ijg, fit, fit_writers, own_tables) -> _Partial | None:
+    """Steps 1 (the writer says so) and 2 (an exact signature)."""
+    if s.photoshop_quality is not None:
+        return _Partial("photoshop", f"Photoshop, quality {s.photoshop_quality} (of 0-12)",
+                        s.photoshop_quality, "exact", ("photoshop",),
+                        reasons=(f"APP13 resource 0x0406 states Photoshop quality "
+                                 f"{s.photoshop_quality}",))  # fmt: skip
+    if s.ducky_quality is not None:
+        return _Partial("photoshop", f"Photoshop, Save for Web quality {s.ducky_quality}",
+                        s.ducky_quality, "exact", ("photoshop",),
+                        reasons=(f"APP12 Ducky states Save for Web quality {s.ducky_quality}",))  # fmt: skip
+    if s.comment_class in ("gd", "lavc", "gimp"):
+        family = c.COMMENT_FAMILIES[s.comment_class]
+        writer = {"gd": "php-gd", "lavc": "ffmpeg", "gimp": "gimp"}[s.comment_class]
+        quality = s.gd_quality if s.comment_class == "gd" else ijg
+        if s.comment_class == "lavc":
+            quality = _setting_quality(own_tables, s)
+        label = c.WRITERS[writer].label
+        qname = c.WRITERS[writer].quality_name
+        qtext = f", {qname} {quality}" if quality is not None else ""
+        return _Partial(family, f"{label}{qtext}; {settings}", quality,
+                        "exact" if writer in fit_writers else "family", (writer,),
+                        reasons=(f"COM segment is {family}'s signature",))  # fmt: skip
+    if not fit_writers:
+        return None
+    family = _family_of(fit_writers)
+    quality = ijg
+    if any(c.WRITERS.get(w, c.WRITERS["photoshop"]).tables == "recorded" for w in fit_writers):
+        quality = _setting_quality(fit, s)
+    pipes = _pipelines(s, ijg, fit_writers)
+    if len(fit_writers) > 1:
+        detail = (f"{family} layout shared by {_labels(fit_writers)} — not separable from "
+                  f"the header; {settings}")  # fmt: skip
+    else:
+        w = fit_writers[0]
+        info = c.WRITERS.get(w)
+        label = info.label if info else w
+        if info is not None and info.tables == "recorded":
+            detail = f"{label}{_setting_text(fit, s)}; {settings}"
+        else:
+            detail = f"{label}, {settings}"
+    return _Partial(family, detail + _consistent(pipes), quality, "exact", fit_writers, pipes,
+                    ("tables fit: exact signature",))  # fmt: skip
+
+
+def _late(s, settings, ijg, layout_writers, own_tables) -> _Partial | None:
+    """Steps 4 (the layout, other tables) and 5 (the tables, another layout)."""
+    t = s.tables
+    if layout_writers:
+        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
+        return _Partial(_family_of(layout_writers), f"layout of {_labels(layout_writers)} with "
+                        f"custom tables{nearest}", ijg, "family", layout_writers,
+                        reasons=("tables differ from those the writer was recorded with",))  # fmt: skip
+    if not own_tables:
+        return None
+    writers = _unique(e.writer for e in own_tables)
+    origin = "photoshop" if set(writers) <= {"photoshop", "pillow-presets"} else None
+    if origin == "photoshop":
+        level = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
+        preset = _setting_text(tuple(e for e in own_tables if e.writer == "pillow-presets"), s)
+        named = f", quality {level} (of 0-12)" if level is not None else preset
+        return _Partial("photoshop", f"Photoshop's tables{named}; {settings}", level, "family",
+                        writers)  # fmt: skip
+    return _Partial(_family_of(writers),
+                    f"tables of {_labels(writers)}{_setting_text(own_tables, s)}; {settings}",
+                    _setting_quality(own_tables, s), "family", writers)  # fmt: skip
+
+
+def _judge(
+    s: Structure, make, model, software, db: SignatureDatabase, base: _Base | None = None
+) -> Verdict:
+    b = base if base is not None else _base(s, db)
+    sig = signature(s, make, model)
     named = " ".join(x for x in (make, model) if x)
     exif_note = ""
     if named or software:
@@ -287,119 +412,37 @@ def _judge(s: Structure, make, model, software, db: SignatureDatabase) -> Verdic
             said.append(f"software '{software}'")
         exif_note = "; EXIF names " + ", ".join(said)
 
-    def verdict(encoder, detail, quality, confidence, candidates=(), pipelines=()):
-        return Verdict(encoder, detail, quality, confidence, sig, tuple(candidates),
-                       tuple(reasons), tuple(pipelines))  # fmt: skip
+    def verdict(p: _Partial, note: str = exif_note) -> Verdict:
+        return Verdict(p.encoder, p.detail + (note if p.note else ""), p.quality, p.confidence,
+                       sig, p.candidates, b.reasons + p.reasons, p.pipelines)  # fmt: skip
 
-    # 1. The writer says so itself.
-    if s.photoshop_quality is not None:
-        reasons.append(f"APP13 resource 0x0406 states Photoshop quality {s.photoshop_quality}")
-        return verdict("photoshop", f"Photoshop, quality {s.photoshop_quality} (of 0-12)"
-                       f"{exif_note}", s.photoshop_quality, "exact", ("photoshop",))  # fmt: skip
-    if s.ducky_quality is not None:
-        reasons.append(f"APP12 Ducky states Save for Web quality {s.ducky_quality}")
-        return verdict("photoshop", f"Photoshop, Save for Web quality {s.ducky_quality}"
-                       f"{exif_note}", s.ducky_quality, "exact", ("photoshop",))  # fmt: skip
-    if s.comment_class in ("gd", "lavc", "gimp"):
-        family = c.COMMENT_FAMILIES[s.comment_class]
-        reasons.append(f"COM segment is {family}'s signature")
-        writer = {"gd": "php-gd", "lavc": "ffmpeg", "gimp": "gimp"}[s.comment_class]
-        quality = s.gd_quality if s.comment_class == "gd" else ijg
-        if s.comment_class == "lavc":
-            quality = _setting_quality(own_tables, s)
-        exact = writer in fit_writers
-        label = c.WRITERS[writer].label
-        qname = c.WRITERS[writer].quality_name
-        qtext = f", {qname} {quality}" if quality is not None else ""
-        return verdict(family, f"{label}{qtext}; {settings}{exif_note}", quality,
-                       "exact" if exact else "family", (writer,))  # fmt: skip
-
-    # 2. A layout recorded for writers whose tables fit.
-    if fit_writers:
-        family = _family_of(fit_writers)
-        quality = ijg
-        if any(c.WRITERS.get(w, c.WRITERS["photoshop"]).tables == "recorded" for w in fit_writers):
-            quality = _setting_quality(fit, s)
-        pipes = _pipelines(s, ijg, fit_writers)
-        if len(fit_writers) > 1:
-            detail = (f"{family} layout shared by {_labels(fit_writers)} — not separable from "
-                      f"the header; {settings}")  # fmt: skip
-        else:
-            w = fit_writers[0]
-            info = c.WRITERS.get(w)
-            label = info.label if info else w
-            if info is not None and info.tables == "recorded":
-                preset = _setting_text(fit, s)
-                detail = f"{label}{preset}; {settings}"
-            else:
-                detail = f"{label}, {settings}"
-        reasons.append("tables fit: exact signature")
-        return verdict(family, detail + _consistent(pipes) + exif_note, quality, "exact",
-                       fit_writers, pipes)  # fmt: skip
-
-    # 3. Photoshop without a quality statement: its markers, or EXIF Software.
+    if b.early is not None:
+        return verdict(b.early)
+    soft = c.software_family(software)
     if soft == "photoshop" or (s.app13 and s.adobe and not make):
-        quality = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
-        reasons.append("Photoshop markers (APP13 with APP14) or EXIF Software")
-        qtext = f", quality {quality} (of 0-12)" if quality is not None else ""
-        return verdict("photoshop", f"Photoshop{qtext}; {settings}{exif_note}", quality,
-                       "family", ("photoshop",))  # fmt: skip
-
-    # 4. The layout is recorded, with other tables: the writer, custom tables.
-    if layout_writers:
-        family = _family_of(layout_writers)
-        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
-        reasons.append("tables differ from those the writer was recorded with")
-        return verdict(family, f"layout of {_labels(layout_writers)} with custom tables"
-                       f"{nearest}{exif_note}", ijg, "family", layout_writers)  # fmt: skip
-
-    # 5. Tables recorded for one writer, in a layout we never saw it write.
-    if own_tables:
-        writers = _unique(e.writer for e in own_tables)
-        origin = "photoshop" if set(writers) <= {"photoshop", "pillow-presets"} else None
-        family = origin or _family_of(writers)
-        quality = _setting_quality(own_tables, s) if origin is None else None
-        if origin == "photoshop":
-            level = _setting_quality(tuple(e for e in own_tables if e.writer == "photoshop"), s)
-            quality = level
-            preset = _setting_text(tuple(e for e in own_tables if e.writer == "pillow-presets"), s)
-            named = f", quality {level} (of 0-12)" if level is not None else preset
-            detail = f"Photoshop's tables{named}; {settings}"
-        else:
-            detail = f"tables of {_labels(writers)}{_setting_text(own_tables, s)}; {settings}"
-        return verdict(family, detail + exif_note, quality, "family", writers)
-
+        return verdict(b.photoshop)
+    if b.late is not None:
+        return verdict(b.late)
     # 6. EXIF Software names a program that re-encodes.
     if soft is not None:
-        reasons.append(f"EXIF Software '{software}' is {soft}")
-        return verdict(soft, f"{software}; {settings}{exif_note if make else ''}", ijg,
-                       "family", ())  # fmt: skip
-
+        return verdict(_Partial(soft, f"{software}; {b.settings}", b.ijg, "family",
+                                reasons=(f"EXIF Software '{software}' is {soft}",)),
+                       exif_note if make else "")  # fmt: skip
     # 7. A camera: EXIF Make, with its own tables (or IJG's).
+    maker = c.camera_family(make)
     if maker is not None:
+        t = s.tables
         known = db.camera_tables.get((maker, t.tables_hash or ""), ())
-        same_model = [k for k in known if k.model == (model or "")]
-        who = " ".join(x for x in (make, model) if x)
-        if known:
-            reasons.append(f"tables recorded for {maker} ({len(known)} corpus file(s))")
+        same_model = any(k.model == (model or "") for k in known)
+        extra = (f"tables recorded for {maker} ({len(known)} corpus file(s))",) if known else ()
         if t.exact:
-            detail = (f"{who} (EXIF), IJG tables {settings}: the camera's firmware, or a "
+            detail = (f"{named} (EXIF), IJG tables {b.settings}: the camera's firmware, or a "
                       "re-encode that kept the EXIF")  # fmt: skip
         else:
-            detail = f"{who} (EXIF), camera tables; {settings}"
-        confidence = "exact" if same_model else "family"
-        return verdict(maker, detail, ijg, confidence, ())
-
-    # 8. IJG tables, nothing else: settings only.
-    if t.exact:
-        pipes = _pipelines(s, ijg, ())
-        reasons.append("no recorded layout: only the settings are known")
-        return verdict("libjpeg", f"IJG tables (libjpeg's jpeg_set_quality), {settings}; "
-                       f"layout matches no recorded writer{_consistent(pipes)}", ijg,
-                       "settings", (), pipes)  # fmt: skip
-    nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
-    return verdict("unknown", f"tables match no recorded writer{nearest}; {settings}", None,
-                   "none")  # fmt: skip
+            detail = f"{named} (EXIF), camera tables; {b.settings}"
+        return verdict(_Partial(maker, detail, b.ijg, "exact" if same_model else "family",
+                                reasons=extra, note=False))  # fmt: skip
+    return verdict(b.fallback)
 
 
 def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
@@ -413,22 +456,23 @@ def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
     return ""
 
 
-def columns_from_features(
+def structure_from_features(
     layout_key: tuple,
     tables: tuple,
     subsampling: str | None,
     photoshop_quality: int | None,
     ducky_quality: int | None,
     app13: bool,
-    make: str | None,
-    model: str | None,
-    software: str | None,
-) -> tuple:
-    """The provenance columns, in PROVENANCE_COLUMNS order, from the features `structure_of`
-    reads (`layout_key` as it builds it, `tables` a TableEvidence's fields): the entry point
-    of the compiled core (_ccore.pyx provenance_of), which walks the header in C."""
-    s = _structure(layout_key, TableEvidence(*tables), subsampling, photoshop_quality,
-                   ducky_quality, app13)  # fmt: skip
+) -> Structure:
+    """The structure from the features `structure_of` reads (`layout_key` as it builds it,
+    `tables` a TableEvidence's fields): the compiled core's entry point (_ccore.pyx
+    structure_of_header), which walks the header in C."""
+    return _structure(layout_key, TableEvidence(*tables), subsampling, photoshop_quality,
+                      ducky_quality, app13)  # fmt: skip
+
+
+def columns_for(s: Structure, make: str | None, model: str | None, software: str | None) -> tuple:
+    """The provenance columns, in PROVENANCE_COLUMNS order (the compiled core's other entry)."""
     v = judge(s, make, model, software)
     return (v.encoder, v.detail, v.quality, v.confidence, v.signature)
 

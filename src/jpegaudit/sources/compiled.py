@@ -14,7 +14,7 @@ import os
 
 from jpegaudit._version import __version__
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN, ZIGZAG
-from jpegaudit.provenance.identify import columns_from_features
+from jpegaudit.provenance.identify import columns_for, structure_from_features
 from jpegaudit.quality import CHROMA_BASE, LUMA_BASE
 from jpegaudit.schema import COLUMNS
 from jpegaudit.sniff import EXTENSION_FORMATS
@@ -51,7 +51,7 @@ def _load():
         LUMA_BASE,
         CHROMA_BASE,
         _library_sha1_address(),
-        provenance=columns_from_features,
+        provenance=(structure_from_features, columns_for),
     )
     return _ccore
 
