@@ -50,7 +50,7 @@ class Inspection:
             header["qtables"] = {str(k): v for k, v in header["qtables"].items()}
         provenance = None
         if self.provenance is not None:
-            provenance = asdict(self.provenance)
+            provenance = self.provenance._asdict()
             if self.explanation is not None:
                 provenance["explanation"] = asdict(self.explanation)
         tables = [asdict(t) for t in self.tables]

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 
 DATA_PACKAGE = "jpegaudit.provenance.data"
 WRITERS_FILE = "writers.tsv"
@@ -22,9 +23,9 @@ LAYOUT_COLUMNS = ("layout_hash", "layout")
 CAMERA_COLUMNS = ("family", "make", "model", "layout_hash", "tables_hash", "source")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One file a writer wrote at one setting (or one corpus file), as recorded."""
+class Entry(NamedTuple):
+    """One file a writer wrote at one setting (or one corpus file), as recorded. NamedTuples
+    here: every scan process builds the 724 of them when it first needs the database."""
 
     writer: str
     version: str
@@ -41,8 +42,7 @@ class Entry:
         return json.loads(self.settings).get(key)
 
 
-@dataclass(frozen=True)
-class CameraEntry:
+class CameraEntry(NamedTuple):
     family: str
     make: str
     model: str

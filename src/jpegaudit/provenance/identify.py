@@ -16,8 +16,8 @@ only"); nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -58,8 +58,7 @@ class Structure(NamedTuple):
     app13: bool
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):  # the first five fields are PROVENANCE_COLUMNS, in order
     encoder: str
     detail: str
     quality: int | None
@@ -226,9 +225,9 @@ def _consistent(pipelines: tuple[str, ...]) -> str:
 
 
 def signature(s: Structure, make: str | None, model: str | None) -> str:
-    return f.short_hash(
-        "\x1f".join((s.layout, s.tables.tables_hash or "", make or "", model or ""))
-    )
+    """`header_signature`: SHA-1 of the layout (by its hash), the tables' hash, Make, Model."""
+    text = "\x1f".join((s.layout_hash, s.tables.tables_hash or "", make or "", model or ""))
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def judge(
@@ -472,9 +471,9 @@ def structure_from_features(
 
 
 def columns_for(s: Structure, make: str | None, model: str | None, software: str | None) -> tuple:
-    """The provenance columns, in PROVENANCE_COLUMNS order (the compiled core's other entry)."""
-    v = judge(s, make, model, software)
-    return (v.encoder, v.detail, v.quality, v.confidence, v.signature)
+    """The provenance columns, in PROVENANCE_COLUMNS order (the compiled core's other entry;
+    it memoises the answer itself, so `judge`'s memo is skipped)."""
+    return _judge(s, make, model, software, database(), _base_default(s))[:5]
 
 
 def identify(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from jpegaudit.provenance.database import database
 from jpegaudit.scanner.distributor import Distributor, Record
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.units import Work, audit_unit, end_with_parent
@@ -26,6 +27,9 @@ class ProcessPoolDistributor(Distributor):
                 record(audit_unit(w))
             return
         in_flight: set[Future] = set()
+        # Workers fork from here: loaded now, the signature database is loaded once, not once
+        # per worker at its first file.
+        database()
         with ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker) as pool:
             try:
                 for w in works:
