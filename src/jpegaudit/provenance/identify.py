@@ -313,7 +313,6 @@ def _base(s: Structure, db: SignatureDatabase) -> _Base:
     photoshop = _Partial("photoshop", f"Photoshop{qtext}; {settings}", level, "family",
                          ("photoshop",),
                          reasons=("Photoshop markers (APP13 with APP14) or EXIF Software",))  # fmt: skip
-    base = dict(photoshop=photoshop, settings=settings, ijg=ijg)
     early = _early(s, settings, ijg, fit, fit_writers, own_tables)
     late = None if early is not None else _late(s, settings, ijg, layout_writers, own_tables)
     # 8. IJG tables, nothing else: settings only.
@@ -327,7 +326,15 @@ def _base(s: Structure, db: SignatureDatabase) -> _Base:
         nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
         fallback = _Partial("unknown", f"tables match no recorded writer{nearest}; {settings}",
                             None, "none", note=False)  # fmt: skip
-    return _Base(early=early, late=late, fallback=fallback, reasons=tuple(reasons), **base)
+    return _Base(
+        early=early,
+        photoshop=photoshop,
+        late=late,
+        fallback=fallback,
+        settings=settings,
+        ijg=ijg,
+        reasons=tuple(reasons),
+    )
 
 
 def _early(s, settings, ijg, fit, fit_writers, own_tables) -> _Partial | None:
