@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The heavy JPEG writers of the provenance tests, apart from README's test command: GIMP (from
-# Debian's packages) and TensorFlow (tensorflow-cpu, in its own virtual environment: the
-# writers venv, /opt/jpegaudit-writers-venv, reused when it already holds TensorFlow;
-# JPEGAUDIT_WRITERS_FRESH=1 rebuilds). Runs the heavy-writer tests (failing, not skipping,
+# Debian's packages) and TensorFlow (tensorflow-cpu, in its own virtual environment: the one
+# .ci/tensorflow.sh uses, /opt/jpegaudit-tensorflow-venv, built here when missing and reused
+# there, so CI installs TensorFlow once; JPEGAUDIT_WRITERS_FRESH=1 rebuilds it). Runs the heavy-writer tests (failing, not skipping,
 # when a writer is missing), then rebuilds the signature database from every writer into a
 # temporary folder and compares it with the committed one (scripts/build_signatures.py
 # --check): the same writers must give the same files. torchvision is not installed here (its
@@ -19,15 +19,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v gimp >/de
   step "installed GIMP"
 fi
 
-default_venv=/opt/jpegaudit-writers-venv
-if ! mkdir -p /opt 2>/dev/null || [ ! -w /opt ]; then default_venv=.ci-writers-venv; fi
-VENV="${JPEGAUDIT_WRITERS_VENV:-$default_venv}"
+default_venv=/opt/jpegaudit-tensorflow-venv
+if ! mkdir -p /opt 2>/dev/null || [ ! -w /opt ]; then default_venv=.ci-tensorflow-venv; fi
+VENV="${JPEGAUDIT_WRITERS_VENV:-${JPEGAUDIT_TENSORFLOW_VENV:-$default_venv}}"
 has_tf() { "$VENV/bin/python" -c "import tensorflow" 2>/dev/null; }
 if [ "${JPEGAUDIT_WRITERS_FRESH:-0}" = 1 ] || ! has_tf; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -qq --upgrade pip
-  "$VENV/bin/python" -m pip install -qq 'tensorflow-cpu==2.21.*' numpy
+  "$VENV/bin/python" -m pip install -qq tensorflow-cpu numpy
   step "built $VENV ($(du -sh "$VENV" | cut -f1))"
 else
   step "reusing $VENV"

@@ -7,8 +7,9 @@ that every file they write is identified as its writer (or as the group it canno
 from). Nothing here is imported by the package: it is I/O (subprocesses, temporary files).
 
 Heavy writers (TensorFlow, GIMP, torchvision) run only where they are installed: TensorFlow in its
-own virtual environment (`JPEGAUDIT_TF_PYTHON`, default /opt/jpegaudit-writers-venv/bin/python,
-built by `.ci/writers.sh`).
+own virtual environment (`JPEGAUDIT_TF_PYTHON`, default
+/opt/jpegaudit-tensorflow-venv/bin/python, the environment `.ci/writers.sh` and
+`.ci/tensorflow.sh` share).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 Setting = dict  # {"quality": 90, "subsampling": "4:2:0", "progressive": True, "optimize": True}
 HEAVY = ("tensorflow", "gimp", "torchvision")
-TF_PYTHON = os.environ.get("JPEGAUDIT_TF_PYTHON", "/opt/jpegaudit-writers-venv/bin/python")
+TF_PYTHON = os.environ.get("JPEGAUDIT_TF_PYTHON", "/opt/jpegaudit-tensorflow-venv/bin/python")
 
 
 def source_image(width: int = 64, height: int = 48, seed: int = 0) -> np.ndarray:
