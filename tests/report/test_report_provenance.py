@@ -13,7 +13,7 @@ from jpegaudit.schema import COLUMN_NAMES
 
 
 def store_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows as the store holds them (no `label` column yet: issue #15 adds it)."""
+    """The rows as the store holds them (its `label` column: the class folder)."""
     return df.reindex(columns=list(COLUMN_NAMES))
 
 
@@ -22,7 +22,7 @@ def test_report_flags_the_leaking_class_and_names_it(tmp_path):
     summary = json.loads(result.summary_json.read_text())
     leak = summary["label_leakage"]
     assert leak["flagged"] and leak["flagged_labels"] == ["n00000003"]
-    assert leak["label_source"] == "derived from the path (class folder)"
+    assert leak["label_source"] == "label column"
     html = result.index_html.read_text()
     assert 'id="provenance"' in html and "FLAGGED" in html and "n00000003" in html
     assert "Label leakage: **flagged** (labels: `n00000003`)" in result.summary_md.read_text()
@@ -31,8 +31,17 @@ def test_report_flags_the_leaking_class_and_names_it(tmp_path):
 def test_report_of_shuffled_labels_is_not_flagged(tmp_path):
     df = dataset("q50")
     df["path"] = [f"train/n{i % 20:08d}/x{i}.JPEG" for i in range(len(df))]  # labels unrelated
+    df["label"] = [f"n{i % 20:08d}" for i in range(len(df))]
     result = build_report(store_frame(df), tmp_path, umap=False, thumbnails=False)
     assert not result.summary["label_leakage"]["flagged"]
+
+
+def test_a_store_without_labels_gets_the_class_folder(tmp_path):
+    df = store_frame(dataset("png")).assign(label=None)
+    result = build_report(df, tmp_path, umap=False, thumbnails=False)
+    leak = result.summary["label_leakage"]
+    assert leak["label_source"] == "derived from the path (class folder)"
+    assert leak["flagged_labels"] == ["n00000003"]
 
 
 def test_files_with_one_pipelines_settings_look_like_its_output():
