@@ -1,6 +1,7 @@
-"""Builds the compiled scan core (src/jpegaudit/_ccore.pyx, Cython) when it can; everything else
-is declared in pyproject.toml. Without a C compiler (or with JPEGAUDIT_PURE_PYTHON=1) the
-install still succeeds and the pure-Python core runs (`jpegaudit --version` says which)."""
+"""Builds the compiled scan core (src/jpegaudit/_ccore.pyx) and the compiled walk and index
+lookup (src/jpegaudit/_cwalk.pyx), Cython, when it can; everything else is declared in
+pyproject.toml. Without a C compiler (or with JPEGAUDIT_PURE_PYTHON=1) the install still
+succeeds and the pure-Python core runs (`jpegaudit --version` says which)."""
 
 from __future__ import annotations
 
@@ -46,14 +47,17 @@ def extensions() -> list:
     # multiply-adds, so that every float is the Python core's to the last bit.
     flags = ["-O3", "-ffp-contract=off"]
     flags += os.environ.get("JPEGAUDIT_CORE_CFLAGS", "").split()  # e.g. -fsanitize=address
-    core = Extension(
-        "jpegaudit._ccore",
-        ["src/jpegaudit/_ccore.pyx"],
-        extra_compile_args=flags,
-        extra_link_args=os.environ.get("JPEGAUDIT_CORE_LDFLAGS", "").split(),
-    )
+    modules = [
+        Extension(
+            f"jpegaudit.{name}",
+            [f"src/jpegaudit/{name}.pyx"],
+            extra_compile_args=flags,
+            extra_link_args=os.environ.get("JPEGAUDIT_CORE_LDFLAGS", "").split(),
+        )
+        for name in ("_ccore", "_cwalk")
+    ]
     return cythonize(
-        [core],
+        modules,
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False,
                              "cdivision": True, "initializedcheck": False},
         quiet=True,

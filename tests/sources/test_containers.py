@@ -158,3 +158,21 @@ def test_the_planner_opens_only_names_that_may_be_records(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "open", recording_open)
     scan(data, tmp_path / "store", jobs=1)
     assert sorted(os.path.basename(p) for p in opened) == ["README", "x.tfrecord-00000-of-00002"]
+
+
+def test_a_directory_format_claims_only_folders_holding_one_of_its_claim_names():
+    """The walkers ask a format about a folder only when it holds one of the format's
+    claim_names (sources.container.ContainerFormat): without one, no format says yes."""
+    from jpegaudit.sources.registry import CONTAINER_FORMATS, directory_claim_names
+
+    def read_file(name: str, limit: int) -> bytes:
+        return b'{"shards": [{"format": "mds"}]}'  # what an MDS index would say
+
+    directories = [f for f in CONTAINER_FORMATS if f.claims_directory is not None]
+    assert directories and all(f.claim_names for f in directories)
+    every = frozenset().union(*(f.claim_names for f in directories))
+    assert directory_claim_names() == every
+    names = {"a.jpg", "shard.00000.mds", "lock.mdb", "INDEX.JSON", "Data.mdb", "index.json.bak"}
+    for f in directories:
+        assert f.claims_directory(frozenset(names), read_file) is False, f.kind
+        assert f.claims_directory(frozenset(names | f.claim_names), read_file), f.kind

@@ -49,7 +49,7 @@ def scan_image_items(items: Iterable, store: str | os.PathLike, options: ScanOpt
             if not batch:
                 return
             paths = [r["path"] for r in batch]
-            replaces = any(p in index.entries for p in paths)
+            replaces = any(index.row_of(p) >= 0 for p in paths)
             name = f"part-i{unit_digest([split, *paths])}.parquet"
             if replaces:
                 name = PENDING_PREFIX + name

@@ -78,6 +78,10 @@ class ContainerFormat:
     suffixes: tuple[str, ...] = ()  # lower-case file name endings that say "open me"
     sniff: Callable[[bytes], bool] | None = None
     claims_directory: Callable[[frozenset[str], ReadFile], bool] | None = None
+    # Names of which a directory must hold one for `claims_directory` to say yes, so that a
+    # walk asks only about those folders (the compiled walker builds no name set otherwise);
+    # None: any folder may be one.
+    claim_names: frozenset[str] | None = None
     volatile_files: frozenset[str] = field(default_factory=frozenset)
     # How a remote container file is read: "stream" (large forward ranges: nearly every byte
     # is an entry's, as in a tar) or "ranges" (exact requests for what the reader asks: a

@@ -92,6 +92,7 @@ FORMAT = ContainerFormat(
     kind="lmdb",
     audit=audit_lmdb,
     claims_directory=claims_lmdb,
+    claim_names=frozenset({DATA_FILE}),
     volatile_files=frozenset({LOCK_FILE}),
     remote=False,
 )

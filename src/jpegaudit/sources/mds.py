@@ -296,4 +296,9 @@ def _label(window, cell: tuple[int, int], encoding: str | None) -> str | None:
     return None
 
 
-FORMAT = ContainerFormat(kind="mds", audit=audit_mds, claims_directory=claims_mds)
+FORMAT = ContainerFormat(
+    kind="mds",
+    audit=audit_mds,
+    claims_directory=claims_mds,
+    claim_names=frozenset({INDEX_FILE}),
+)

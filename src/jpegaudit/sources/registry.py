@@ -76,5 +76,16 @@ def claimed_kind(names: frozenset[str], read_file: ReadFile, remote: bool = Fals
     return None
 
 
+def directory_claim_names() -> frozenset[str] | None:
+    """The names of which a directory must hold one to be claimed as a container (the union
+    of the formats' `claim_names`), or None when some format may claim any directory."""
+    names: set[str] = set()
+    for f in _DIRECTORIES:
+        if f.claim_names is None:
+            return None
+        names |= f.claim_names
+    return frozenset(names)
+
+
 def container_format(kind: str) -> ContainerFormat:
     return _BY_KIND[kind]

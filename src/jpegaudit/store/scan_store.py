@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from jpegaudit._version import __version__
 from jpegaudit.schema import SCHEMA_VERSION
-from jpegaudit.store.arrow import ARROW_SCHEMA, write_part_atomically
+from jpegaudit.store.arrow import ARROW_SCHEMA, read_part, write_part_atomically
 from jpegaudit.store.files import (
     LOCK_FILE,
     METADATA_FILE,
@@ -96,17 +95,12 @@ class ScanStore:
     def finalize(self, drop_paths: set[str], index: StoreIndex, pending: Iterable[Path]) -> int:
         """Drop rows for `drop_paths` from existing parts, then publish the pending parts.
         Returns the number of rows dropped."""
-        by_part: dict[str, set[str]] = {}
-        for path in drop_paths:
-            entry = index.entries.get(path)
-            if entry is not None:
-                by_part.setdefault(entry.part, set()).add(path)
         dropped = 0
-        for part_name, paths in sorted(by_part.items()):
+        for part_name, paths in sorted(index.stored_by_part(drop_paths).items()):
             part = self.root / part_name
-            table = pq.read_table(part, schema=ARROW_SCHEMA)
-            keep = pc.invert(pc.is_in(table.column("path"), pa.array(list(paths))))
-            kept = table.filter(keep)
+            table = read_part(part, ARROW_SCHEMA.names)
+            table = pa.Table.from_arrays(table.columns, schema=ARROW_SCHEMA)
+            kept = table.filter(pc.invert(pc.is_in(table.column("path"), value_set=paths)))
             dropped += table.num_rows - kept.num_rows
             if kept.num_rows:
                 write_part_atomically(kept, part)
