@@ -5,18 +5,23 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from itertools import chain, islice
 from pathlib import Path
 
 from jpegaudit.provenance.database import database
 from jpegaudit.scanner.distributor import Distributor, Record
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.units import Work, audit_unit, end_with_parent
+from jpegaudit.store.arrow import arrow_without_pandas
 
 
 class ProcessPoolDistributor(Distributor):
     """A local `ProcessPoolExecutor` of `jobs` workers (inline in this process for one job).
     At most 2 x jobs units are in flight, so memory does not grow with the dataset. Workers
-    ignore SIGINT and finish their unit; Ctrl-C stops handing out new ones."""
+    ignore SIGINT and finish their unit; Ctrl-C stops handing out new ones.
+
+    The pool starts with the first unit, so a rescan with nothing to read starts no process,
+    and with no more workers than the plan has units (a plan of one unit forks one worker)."""
 
     def __init__(self, options: ScanOptions, store_root: Path) -> None:
         self.jobs = options.worker_count()  # workers write parts into work.store themselves
@@ -26,15 +31,20 @@ class ProcessPoolDistributor(Distributor):
             for w in works:
                 record(audit_unit(w))
             return
+        works = iter(works)
+        first = list(islice(works, self.jobs))  # fewer: the whole plan
+        if not first:
+            return
         in_flight: set[Future] = set()
+        workers = min(self.jobs, len(first))
         # Workers fork from here: loaded now, the signature database is loaded once, not once
         # per worker at its first file.
         database()
-        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
             try:
-                for w in works:
+                for w in chain(first, works):
                     in_flight.add(pool.submit(audit_unit, w))
-                    if len(in_flight) >= 2 * self.jobs:
+                    if len(in_flight) >= 2 * workers:
                         done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for f in done:
                             record(f.result())
@@ -59,9 +69,4 @@ def _init_worker() -> None:
     # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     end_with_parent()
-
-
-def _init_worker() -> None:
-    # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    end_with_parent()
+    arrow_without_pandas()  # a worker hands pyarrow lists, never pandas objects

@@ -1,0 +1,103 @@
+"""What a scan's processes cost besides the files: the pool starts only for units to run, with
+no more workers than units; neither the main process of a rescan nor a pool worker makes
+pyarrow import pandas; units that replace nothing send no paths back."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PIL import Image
+
+import jpegaudit.scanner.process_pool as process_pool
+from jpegaudit.api import scan
+from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.scanner.units import FileBatch, Work, run_unit
+
+
+def jpeg_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), 80).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "data" / "train"
+    root.mkdir(parents=True)
+    for i in range(30):
+        (root / f"{i:02d}.jpg").write_bytes(jpeg_bytes())
+    return root
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The max_workers of every pool the process engine starts."""
+    started: list[int] = []
+    real = process_pool.ProcessPoolExecutor
+
+    def recording(max_workers, **kwargs):
+        started.append(max_workers)
+        return real(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(process_pool, "ProcessPoolExecutor", recording)
+    return started
+
+
+def test_a_rescan_with_nothing_to_read_starts_no_pool(folder, tmp_path, pools):
+    scan(folder, tmp_path / "store", jobs=2, batch_size=10)
+    assert pools == [2]
+    again = scan(folder, tmp_path / "store", jobs=2, batch_size=10)
+    assert (again.scanned, again.unchanged) == (0, 30) and pools == [2]
+
+
+def test_a_plan_of_one_unit_forks_one_worker(folder, tmp_path, pools):
+    result = scan(folder, tmp_path / "store", jobs=4)
+    assert (result.scanned, result.units, pools) == (30, 1, [1])
+    scan(folder, tmp_path / "store2", jobs=4, batch_size=7)  # 5 units
+    assert pools == [1, 4]
+
+
+def test_units_that_replace_no_row_send_no_paths_back(folder, tmp_path):
+    fs_paths = tuple(str(p) for p in sorted(folder.iterdir()))
+    batch = FileBatch(str(folder), "train", fs_paths, None, b"\1" * len(fs_paths))
+    for pending in (False, True):
+        rows, done = run_unit(Work(batch, str(tmp_path), pending, ScanOptions()))
+        assert done.rows == len(rows) == 30
+        assert done.paths == (fs_paths if pending else ())
+
+
+def test_neither_a_rescan_nor_the_workers_make_pyarrow_import_pandas(folder, tmp_path):
+    """In fresh processes (this one has pandas already): a fresh scan's workers, a rescan with
+    nothing to read, and a rescan that rewrites a part (a file deleted, one changed)."""
+    code = textwrap.dedent(
+        f"""
+        import os, sys
+        import jpegaudit.scanner.process_pool as pool
+        from jpegaudit.api import scan
+
+        real = pool.audit_unit
+        def audit_unit(work):
+            done = real(work)
+            with open({str(tmp_path / "workers.txt")!r}, "a") as f:
+                f.write(str("pandas" in sys.modules) + "\\n")
+            return done
+        pool.audit_unit = audit_unit
+
+        root, store = {str(folder)!r}, {str(tmp_path / "store")!r}
+        fresh = scan(root, store, jobs=2, batch_size=10)
+        unchanged = scan(root, store, jobs=2)
+        os.unlink(os.path.join(root, "00.jpg"))
+        with open(os.path.join(root, "01.jpg"), "ab") as f:
+            f.write(b"more")
+        changed = scan(root, store, jobs=2)
+        print(fresh.scanned, unchanged.unchanged, changed.removed, changed.scanned)
+        print("pandas" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["30", "30", "1", "1", "False"]
+    assert (tmp_path / "workers.txt").read_text().split() == ["False"] * 4
