@@ -74,6 +74,9 @@ def store(tmp_path) -> Path:
         rows.append(row("/data/twice.jpg", bytes=k, split="train", root="/data/train"))
         rows.append(row(f"/data/shard{k}.tar::member.jpg", bytes=1, split="train", root="r"))
         write(root / f"part-{k}.parquet", rows)
+    # More roots than a byte can code: the codes widen.
+    many = [row(f"/many/{i}.jpg", bytes=i, split="m", root=f"/many/root{i}") for i in range(300)]
+    write(root / "part-many.parquet", many)
     old_schema = pa.schema([f for f in ARROW_SCHEMA if f.name != "tail_checked"])
     write(
         root / "part-old.parquet", [row("/data/old.jpg", bytes=3, split="s", root="r")], old_schema
@@ -91,6 +94,7 @@ def test_lookups_answer_as_the_dict_did(store, compiled, monkeypatch):
     expected = reference_index(parts)
     index = StoreIndex.load(parts)
     assert len(index) == len(expected) and index.row_count == len(expected) + 3
+    assert len(index.values["root"]) > 300 and index.codes["root"].dtype == np.uint16
     for path, entry in expected.items():
         assert index.get(path) == entry
         assert index.part_of(path) == entry.part

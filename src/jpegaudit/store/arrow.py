@@ -79,25 +79,79 @@ def write_part_atomically(table: pa.Table, final_path: Path) -> None:
     write_atomically(lambda tmp: write_part(table, tmp), final_path)
 
 
-def read_part(path: Path, columns: Sequence[str], read_dictionary: Sequence[str] = ()) -> pa.Table:
+def read_part(
+    path: Path,
+    columns: Sequence[str],
+    read_dictionary: Sequence[str] = (),
+    memory_pool: pa.MemoryPool | None = None,
+) -> pa.Table:
     """`columns` of one part, with today's types (a part from an older schema gets missing
     columns as nulls). Reads with the reader under `pq.ParquetFile`: no per-file set-up in
     Python, and unlike `pq.read_table` it does not make pyarrow import pandas (0.13 s) in a
     process that has not. `read_dictionary`: string columns to read as dictionary arrays."""
-    reader = pq.ParquetReader()
+    table, _ = read_part_columns(path, columns, (), read_dictionary, memory_pool)
+    return table
+
+
+def read_part_columns(
+    path: Path,
+    columns: Sequence[str],
+    constant: Sequence[str],
+    read_dictionary: Sequence[str] = (),
+    memory_pool: pa.MemoryPool | None = None,
+) -> tuple[pa.Table, dict[str, object]]:
+    """As `read_part`, except the columns of `constant` that the part's footer shows to hold
+    a single value (or only nulls) are not decoded but returned as {name: value}: decoding a
+    column has a fixed cost per part, however little it holds (docs/performance.md, "Rescan
+    and the main process")."""
+    reader = pq.ParquetReader(memory_pool=memory_pool)
     try:
         reader.open(str(path), read_dictionary=list(read_dictionary) or None)
     except KeyError:  # a column to read as a dictionary is not in this part
-        return pq.read_table(path, columns=list(columns), schema=ARROW_SCHEMA)
+        return pq.read_table(path, columns=list(columns), schema=ARROW_SCHEMA), {}
     try:
         if _as_today(reader.schema_arrow, columns, read_dictionary):
-            indices = [reader.column_name_idx(name) for name in columns]
-            return reader.read_all(column_indices=indices, use_threads=False)
+            values = _constants(reader, constant)
+            indices = [reader.column_name_idx(c) for c in columns if c not in values]
+            return reader.read_all(column_indices=indices, use_threads=False), values
     finally:
         reader.close()
     # A part written by an older schema (a column missing or of another type): pyarrow fills
     # and casts it to today's.
-    return pq.read_table(path, columns=list(columns), schema=ARROW_SCHEMA)
+    return pq.read_table(path, columns=list(columns), schema=ARROW_SCHEMA), {}
+
+
+def _constants(reader: pq.ParquetReader, names: Sequence[str]) -> dict[str, object]:
+    """{name: value} of the columns whose statistics say every row holds `value` (None: all
+    null). pyarrow writes a string's min and max whole or not at all."""
+    if not names:
+        return {}
+    meta = reader.metadata
+    groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
+    out: dict[str, object] = {}
+    for name in names:
+        index = reader.column_name_idx(name)
+        value: object = _UNKNOWN
+        for group in groups:
+            stats = group.column(index).statistics
+            if stats is None or stats.null_count is None or group.num_rows == 0:
+                break
+            if stats.null_count == group.num_rows:
+                one = None
+            elif stats.null_count == 0 and stats.has_min_max and stats.min == stats.max:
+                one = stats.min
+            else:
+                break
+            if value is not _UNKNOWN and one != value:
+                break
+            value = one
+        else:
+            if value is not _UNKNOWN:
+                out[name] = value
+    return out
+
+
+_UNKNOWN = object()
 
 
 def _as_today(schema: pa.Schema, columns: Sequence[str], read_dictionary: Sequence[str]) -> bool:
