@@ -1230,9 +1230,9 @@ def run_stages(args) -> dict:
     from jpegaudit.audit.columns import clear_quality_cache
     from jpegaudit.jpeg import parser as parser_module
     from jpegaudit.scanner.options import ScanOptions
-    from jpegaudit.scanner.plan import Planner
+    from jpegaudit.scanner.plan import Planner, batched_works
     from jpegaudit.scanner.roots import Root
-    from jpegaudit.scanner.units import FileBatch, UnitContext, Work, _audit_local_entry
+    from jpegaudit.scanner.units import FileBatch, LocalItem, UnitContext, Work, _audit_local_entry
     from jpegaudit.sources.compiled import CORE_NAME
     from jpegaudit.sources.remote import FetchStats
     from jpegaudit.store.arrow import rows_to_table, write_part_atomically
@@ -1275,8 +1275,9 @@ def run_stages(args) -> dict:
 
     def walk_and_plan() -> None:
         items.clear()
-        planner = Planner(StoreIndex({}), set(), options)
-        items.extend(p.item for p in planner.planned([Root(subset, "local", "x")]))
+        planner = Planner(StoreIndex.empty(), set(), options)
+        works = batched_works(planner.planned([Root(subset, "local", "x")]), options, workdir, {})
+        items.extend(LocalItem(e, subset, "x") for w in works for e in w.unit.entries())
 
     now = datetime.now(timezone.utc)
 
