@@ -259,7 +259,11 @@ def _compiled(root: str, probe: Probe, unknown_types: bool):
     return cwalk.Walker(root, probe, STORE_MARKER, display_path, Listing, unknown_types)
 
 
-def test_listings_picks_the_compiled_walker_when_it_can():
+def test_listings_picks_the_compiled_walker_when_it_can(monkeypatch):
+    monkeypatch.delenv("JPEGAUDIT_CORE", raising=False)
     assert isinstance(listings("."), cwalk.Walker)
+    monkeypatch.setenv("JPEGAUDIT_CORE", "python")  # as for the compiled core: off
+    assert isinstance(listings("."), PyWalker)
+    monkeypatch.delenv("JPEGAUDIT_CORE")
     assert isinstance(listings("bad\udc00\ud800"), PyWalker)  # not encodable
     assert isinstance(listings(".", compiled=False), PyWalker)

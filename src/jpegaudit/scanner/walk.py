@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from jpegaudit.sources.compiled import CORE_ENV
 from jpegaudit.sources.paths import display_path, normalize_root
 from jpegaudit.store.files import METADATA_FILE
 
@@ -177,11 +178,13 @@ class Walker(Protocol):
 
 def listings(root: str, probe: Probe = NO_PROBE, compiled: bool | None = None) -> Walker:
     """The entries under `root` that must be read, a folder at a time (see `Listing`), in
-    `walk`'s order. `compiled`: None picks the compiled walker when it is built and can take
-    the root (a name Python cannot encode, or a NUL byte, goes to PyWalker)."""
+    `walk`'s order. `compiled`: None picks the compiled walker when it is built, not switched
+    off as the compiled core is (`JPEGAUDIT_CORE=python`), and can take the root (a name
+    Python cannot encode, or a NUL byte, goes to PyWalker)."""
     root = normalize_root(os.fspath(root))
     if compiled is None:
-        compiled = CompiledWalker is not None and _compilable(root)
+        python_only = os.environ.get(CORE_ENV, "").strip().lower() == "python"
+        compiled = CompiledWalker is not None and not python_only and _compilable(root)
     if compiled:
         return CompiledWalker(root, probe, STORE_MARKER, display_path, Listing)
     return PyWalker(root, probe)
