@@ -1,6 +1,6 @@
 # cython: language_level=3
 """The compiled side of a rescan's per-file work, each part with a pure-Python twin that gives
-the same results (tests/scanner/test_cwalk.py runs both on the same trees):
+the same results (tests/scanner/test_walk.py and tests/store/test_store_index.py run both):
 
 - `PathTable`: the store index's path -> row lookup, an open-addressing hash table over the
   Arrow buffers of the stored paths (twin: `store.index.PathDict`, a dict).
@@ -9,16 +9,16 @@ the same results (tests/scanner/test_cwalk.py runs both on the same trees):
   `scanner.walk.PyWalker`, on `os.scandir`).
 
 Nothing here imports the rest of the package: the caller passes in what it needs (the display
-of undecodable names, the store marker, container suffixes)."""
+of undecodable names, the store marker, the probe with the index and the planner's rules)."""
 
 cimport cython
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, strlen
 from libc.errno cimport errno
 from posix.stat cimport S_ISDIR, S_ISREG, fstatat, stat, struct_stat
-from posix.fcntl cimport AT_FDCWD, AT_SYMLINK_NOFOLLOW
+from posix.fcntl cimport AT_SYMLINK_NOFOLLOW
 
 import os
 
@@ -117,8 +117,6 @@ cdef extern from *:
     int ja_valid_utf8(const unsigned char *s, Py_ssize_t n) nogil
     int ja_ascii(const unsigned char *s, Py_ssize_t n) nogil
     int ja_cmp_names(const void *a, const void *b) nogil
-
-COMPILED = True
 
 # Entry status in a listing, and what a folder's label code may be besides a code
 # (scanner/walk.py names them).

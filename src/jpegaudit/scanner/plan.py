@@ -183,8 +183,9 @@ class Planner:
             if found is None:
                 label = self._labels.path_label(os.path.join(folder, "x"), root)
                 found = self.index.code_of("label", label)
-                codes[folder] = found if found >= 0 else LABEL_NOT_STORED
-                found = codes[folder]
+                if found < 0:
+                    found = LABEL_NOT_STORED
+                codes[folder] = found
             return found
 
         return code
