@@ -19,6 +19,7 @@ is trusted as a length or an offset before it is checked.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 
 cdef extern from "Python.h":
@@ -33,6 +34,7 @@ from posix.fcntl cimport open as c_open
 from posix.stat cimport S_ISREG, fstat, struct_stat
 from posix.unistd cimport close, pread
 
+import gc
 import os
 
 CORE = "compiled"
@@ -451,27 +453,36 @@ cdef inline bint is_py_space(uchar c):
     """str.isspace() for a latin-1 or ASCII character."""
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0
 
-cdef object exif_string(const uchar* data, Py_ssize_t at, Py_ssize_t n):
-    """exif.exif_string: the value up to its first NUL, decoded as UTF-8 (errors replaced),
-    stripped, at most STRING_MAX_CHARS characters; None when empty."""
-    cdef Py_ssize_t end = 0, start, stop, i
+cdef bint ascii_exif_span(const uchar* data, Py_ssize_t at, Py_ssize_t n, Py_ssize_t* start,
+                          Py_ssize_t* stop):
+    """exif_string's answer as a span of the header bytes when the value is ASCII (the usual
+    case: then no Python string is needed); False when it is not (the reference decides)."""
+    cdef Py_ssize_t end = 0, i
     while end < n and data[at + end] != 0:
         end += 1
     for i in range(end):
         if data[at + i] >= 0x80:
-            from jpegaudit.jpeg import exif as py_exif
-            text = py_exif.exif_string(PyBytes_FromStringAndSize(<const char*>data + at, n))
-            return text or None
-    start, stop = 0, end
-    while start < stop and is_py_space(data[at + start]):
-        start += 1
-    while stop > start and is_py_space(data[at + stop - 1]):
-        stop -= 1
+            return False
+    start[0], stop[0] = at, at + end
+    while start[0] < stop[0] and is_py_space(data[start[0]]):
+        start[0] += 1
+    while stop[0] > start[0] and is_py_space(data[stop[0] - 1]):
+        stop[0] -= 1
+    if stop[0] - start[0] > STRING_MAX_CHARS:
+        stop[0] = start[0] + STRING_MAX_CHARS
+    return True
+
+cdef object exif_string(const uchar* data, Py_ssize_t at, Py_ssize_t n):
+    """exif.exif_string: the value up to its first NUL, decoded as UTF-8 (errors replaced),
+    stripped, at most STRING_MAX_CHARS characters; None when empty."""
+    cdef Py_ssize_t start, stop
+    if not ascii_exif_span(data, at, n, &start, &stop):
+        from jpegaudit.jpeg import exif as py_exif
+        text = py_exif.exif_string(PyBytes_FromStringAndSize(<const char*>data + at, n))
+        return text or None
     if stop == start:
         return None
-    if stop - start > STRING_MAX_CHARS:
-        stop = start + STRING_MAX_CHARS
-    return (<const char*>data + at + start)[: stop - start].decode("ascii")
+    return (<const char*>data + start)[: stop - start].decode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1531,11 +1542,45 @@ cdef int fill_header_columns(Row* row, const uchar* data, Buf* text) except -1:
 # and remembers its answer per distinct feature bytes, so that a file costs a key and a dict
 # lookup.
 # ---------------------------------------------------------------------------------------------
-# provenance.identify's structure_from_features and columns_for (configure)
+# provenance.identify's structure_from_features and verdict_for, and the tables hashes its
+# database holds (configure): a verdict reads a tables hash only to look it up, so any other
+# hash is judged as UNRECORDED (identify.judged_tables_hash) and files whose tables are each
+# their own still share one verdict; each file's header_signature is its own (signature_of).
 cdef object _provenance_structure = None
-cdef object _provenance_columns = None
-cdef dict _provenance_cache = {}  # feature bytes with the EXIF strings -> the columns
-cdef dict _structure_cache = {}  # feature bytes without them -> provenance's Structure
+cdef object _provenance_verdict = None
+cdef str _UNRECORDED = "-"
+cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the Structure
+
+# The verdicts, per feature bytes with the EXIF strings (direct-mapped; a slot holds its key
+# and a reference to the verdict tuple).
+DEF VCACHE_SLOTS = 8192
+
+cdef struct VEntry:
+    uint64_t hash
+    Py_ssize_t key_len
+    char* key
+    PyObject* verdict
+
+cdef VEntry* _vcache = NULL
+
+# The database's tables hashes, 16 hex digits each, sorted (is_known_tables).
+cdef bytes _known_tables_blob = b""
+cdef Py_ssize_t _known_tables_count = 0
+
+cdef bint is_known_tables(const char* hash16):
+    cdef Py_ssize_t lo = 0, hi = _known_tables_count, mid
+    cdef const char* table = PyBytes_AS_STRING(_known_tables_blob)
+    cdef int r
+    while lo < hi:
+        mid = (lo + hi) // 2
+        r = memcmp(table + 16 * mid, hash16, 16)
+        if r == 0:
+            return True
+        if r < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False
 cdef Buf _provenance_key  # the key of the row being emitted (reused: one buffer per process)
 DEF PROVENANCE_CACHE_MAX = 8192
 
@@ -1557,9 +1602,10 @@ cdef str huffman_kind(Header* h):
         return "none"
     return "standard" if h.huffman_all_standard else "optimized"
 
-cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
-    """(encoder, encoder_detail, encoder_quality, encoder_confidence, header_signature) for a
-    clean row: what audit/columns.py gets from provenance.identify for the same header."""
+cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
+    """(encoder, encoder_detail, encoder_quality, encoder_confidence, layout_hash) for a clean
+    row, as identify.verdict_for gives them for the same header (signature_of then makes the
+    row's header_signature): what audit/columns.py gets from provenance.identify."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef int i, k, at
@@ -1615,22 +1661,46 @@ cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     buf_u16(key, h.ducky_quality + 1)
     buf_byte(key, <char>h.photoshop)
     buf_byte(key, <char>fq.set)
+    # The tables as identify.judged_tables gives them to the verdict.
+    judged = None
     if fq.set:
-        buf_byte(key, <char>fq.exact)
-        buf_u16(key, fq.quality_luma)
-        buf_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
-        buf_u16(key, fq.qtable_bits)
-        buf_put(key, fq.hash16, 16)
+        known = is_known_tables(fq.hash16)
+        if known or fq.exact:
+            buf_byte(key, <char>fq.exact)
+            buf_u16(key, fq.quality_luma)
+            buf_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
+            buf_u16(key, fq.qtable_bits)
+            if known:
+                buf_put(key, fq.hash16, 16)
+                judged = (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
+                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+            else:
+                buf_byte(key, b"-")
+                judged = (_UNRECORDED, True, fq.quality_luma,
+                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+        else:
+            buf_byte(key, b"?")  # UNRECORDED_CUSTOM
+            judged = (_UNRECORDED, False, None, None, None)
     buf_u16(key, <int>sub_len)
     buf_put(key, sub, sub_len)
     cdef Py_ssize_t structure_len = key.len
     buf_span(key, data, h.exif.make_at, h.exif.make_len, h.exif.present)
     buf_span(key, data, h.exif.model_at, h.exif.model_len, h.exif.present)
     buf_span(key, data, h.exif.software_at, h.exif.software_len, h.exif.present)
-    cache_key = PyBytes_FromStringAndSize(key.data, key.len)
-    found = _provenance_cache.get(cache_key)
-    if found is not None:
-        return found
+    cdef uint64_t hv = key_hash(<const uchar*>key.data, key.len)
+    cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
+    if not (entry.verdict != NULL and entry.hash == hv and entry.key_len == key.len
+            and memcmp(entry.key, key.data, key.len) == 0):
+        verdict = judge_header(row, data, sub, sub_len, judged, key.data, structure_len)
+        store_verdict(entry, hv, key.data, key.len, verdict)
+    return <tuple>entry.verdict
+
+
+cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len,
+                         object judged, const char* key, Py_ssize_t structure_len):
+    """A header whose features and EXIF strings were not seen yet: the Python core's verdict
+    (identify.verdict_for), its structure built once per distinct features."""
+    cdef Header* h = row.h
     make = model = software = None
     if h.exif.present:
         if h.exif.make_at >= 0:
@@ -1639,19 +1709,69 @@ cdef object provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
             model = exif_string(data, h.exif.model_at, h.exif.model_len)
         if h.exif.software_at >= 0:
             software = exif_string(data, h.exif.software_at, h.exif.software_len)
-    structure_key = PyBytes_FromStringAndSize(key.data, structure_len)
+    structure_key = PyBytes_FromStringAndSize(key, structure_len)
     structure = _structure_cache.get(structure_key)
     if structure is None:
-        structure = structure_of_header(row, data, sub, sub_len)
+        structure = structure_of_header(row, data, sub, sub_len, judged)
         if len(_structure_cache) < PROVENANCE_CACHE_MAX:
             _structure_cache[structure_key] = structure
-    found = _provenance_columns(structure, make, model, software)
-    if len(_provenance_cache) < PROVENANCE_CACHE_MAX:
-        _provenance_cache[cache_key] = found
-    return found
+    return _provenance_verdict(structure, make, model, software)
 
-cdef object structure_of_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len):
-    """A header not seen yet: the features as the Python core's structure_of builds them."""
+
+cdef void store_verdict(VEntry* entry, uint64_t hv, const char* key, Py_ssize_t n,
+                        object verdict) except *:
+    cdef char* copy = <char*>malloc(n if n else 1)
+    if copy == NULL:
+        raise MemoryError()
+    memcpy(copy, key, n)
+    free(entry.key)
+    Py_XDECREF(entry.verdict)
+    Py_INCREF(verdict)
+    entry.verdict = <PyObject*>verdict
+    entry.key = copy
+    entry.key_len = n
+    entry.hash = hv
+
+
+cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
+                      char* out) except -1:
+    """identify.signature_of for this row: SHA-1 of its layout hash, its tables hash, EXIF
+    Make and Model, joined by 0x1F, as UTF-8; first 16 hex digits into `out`."""
+    cdef Header* h = row.h
+    cdef Py_ssize_t n, at0 = text.len
+    cdef const char* p = PyUnicode_AsUTF8AndSize(layout_hash, &n)
+    buf_put(text, p, n)
+    buf_byte(text, b"\x1f")
+    if row.fq.set:
+        buf_put(text, row.fq.hash16, 16)
+    buf_byte(text, b"\x1f")
+    add_exif_utf8(text, h, data, h.exif.make_at, h.exif.make_len)
+    buf_byte(text, b"\x1f")
+    add_exif_utf8(text, h, data, h.exif.model_at, h.exif.model_len)
+    fingerprint(text.data + at0, text.len - at0, out)
+    text.len = at0
+    return 0
+
+
+cdef int add_exif_utf8(Buf* text, Header* h, const uchar* data, Py_ssize_t at,
+                       Py_ssize_t n) except -1:
+    """`make or ""` as UTF-8: the span of an ASCII value, else the reference's string."""
+    cdef Py_ssize_t start, stop, length
+    cdef const char* p
+    if not h.exif.present or at < 0:
+        return 0
+    if ascii_exif_span(data, at, n, &start, &stop):
+        return buf_put(text, <const char*>data + start, stop - start)
+    value = exif_string(data, at, n)
+    if value is None:
+        return 0
+    p = PyUnicode_AsUTF8AndSize(value, &length)
+    return buf_put(text, p, length)
+
+cdef object structure_of_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len,
+                                object judged_tables):
+    """A header not seen yet: the features as the Python core's structure_of builds them, its
+    tables as judged (identify.judged_tables)."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef int i, k
@@ -1687,11 +1807,7 @@ cdef object structure_of_header(Row* row, const uchar* data, const char* sub, Py
         huffman_kind(h),
         (h.scan_count, h.scan_ss, h.scan_se, h.scan_ah, h.scan_al) if h.has_scan else None,
     )
-    if fq.set:
-        tables = (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
-                  fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
-    else:
-        tables = (None, None, None, None, None)
+    tables = judged_tables if fq.set else (None, None, None, None, None)
     return _provenance_structure(
         layout_key, tables, sub[:sub_len].decode("ascii"),
         h.photoshop_quality if h.photoshop_quality >= 0 else None,
@@ -2163,6 +2279,7 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef const char* s
     cdef char rng[16]
     cdef Buf tmp
+    cdef char signature[16]
     prov = provenance_of(row, data, text, &_provenance_key)
     for c in range(_ncols):
         f = _field[c]
@@ -2291,7 +2408,8 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
         elif f == F_ENCODER_CONFIDENCE:
             add_value(cs, c, prov[3])
         elif f == F_HEADER_SIGNATURE:
-            add_value(cs, c, prov[4])
+            signature_of(row, data, prov[4], text, signature)
+            cs.add_text(c, signature, 16)
         elif f == F_HUFFMAN_TABLES:
             cs.add_int(c, h.huffman_tables)
         elif f == F_HUFFMAN_STANDARD:
@@ -2452,6 +2570,10 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     memset(&tail, 0, sizeof(Buf))
     memset(&text, 0, sizeof(Buf))
     limits_from(limits, &lim)
+    # The cyclic collector off while the batch runs: this loop makes no cycles, and the small
+    # tuples and strings of each row would otherwise start a collection every few hundred files.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for k in range(n):
             r = FALLBACK
@@ -2483,6 +2605,8 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
             else:
                 cs.add_row(fallback(k))
     finally:
+        if collecting:
+            gc.enable()
         free(h)
         buf_free(&head)
         buf_free(&tail)
@@ -2543,20 +2667,34 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     """Take the schema (name, Arrow type name), the scanner version and the constant tables
     from the Python core, so that both cores read them from one place; `sha1_address`: the
     address of a C `SHA1(data, n, digest)` (0: the built-in one); `provenance`: the Python
-    core's (`provenance.identify.structure_from_features`, `columns_for`), which this core
-    calls per distinct header features and per distinct EXIF strings with them."""
+    core's (`provenance.identify.structure_from_features`, `verdict_for`) and the tables
+    hashes its database holds, which this core calls per distinct header features and per
+    distinct EXIF strings with them."""
     global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
-    global _column_names, _library_sha1, _provenance_structure, _provenance_columns
-    _library_sha1 = <sha1_function>sha1_address
-    if provenance is None:
-        raise ValueError("configure() needs the provenance functions")
-    _provenance_structure, _provenance_columns = provenance
-    _provenance_cache.clear()
-    _structure_cache.clear()
+    global _column_names, _library_sha1, _provenance_structure, _provenance_verdict
+    global _known_tables_blob, _known_tables_count
+    global _vcache
     cdef int c, k, q, r, kind, other, u
     cdef double total
     cdef bint duplicate
     cdef Py_ssize_t at
+    _library_sha1 = <sha1_function>sha1_address
+    if provenance is None:
+        raise ValueError("configure() needs the provenance functions")
+    _provenance_structure, _provenance_verdict, known = provenance
+    hashes = sorted({h.encode("ascii") for h in known if len(h) == 16})
+    _known_tables_blob = b"".join(hashes)
+    _known_tables_count = len(hashes)
+    if _vcache == NULL:
+        _vcache = <VEntry*>calloc(VCACHE_SLOTS, sizeof(VEntry))
+        if _vcache == NULL:
+            raise MemoryError()
+    else:
+        for k in range(VCACHE_SLOTS):
+            free(_vcache[k].key)
+            Py_XDECREF(_vcache[k].verdict)
+        memset(_vcache, 0, VCACHE_SLOTS * sizeof(VEntry))
+    _structure_cache.clear()
     columns = list(columns)
     if len(columns) > MAX_COLUMNS:
         raise ValueError("too many columns")

@@ -59,6 +59,8 @@ class SignatureDatabase:
     by_tables: dict[str, tuple[Entry, ...]]
     cameras: tuple[CameraEntry, ...]
     camera_tables: dict[tuple[str, str], tuple[CameraEntry, ...]]  # (family, tables_hash)
+    # Every tables hash a writer or camera entry holds: any other hash says nothing more.
+    known_tables: frozenset[str] = frozenset()
 
 
 def read_tsv(text: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -107,6 +109,7 @@ def build_database(writers: str, layouts: str, cameras: str) -> SignatureDatabas
         by_tables={k: tuple(v) for k, v in by_tables.items()},
         cameras=camera_rows,
         camera_tables={k: tuple(v) for k, v in camera_tables.items()},
+        known_tables=frozenset(by_tables) | frozenset(c.tables_hash for c in camera_rows),
     )
 
 

@@ -226,8 +226,40 @@ def _consistent(pipelines: tuple[str, ...]) -> str:
 
 def signature(s: Structure, make: str | None, model: str | None) -> str:
     """`header_signature`: SHA-1 of the layout (by its hash), the tables' hash, Make, Model."""
-    text = "\x1f".join((s.layout_hash, s.tables.tables_hash or "", make or "", model or ""))
+    return signature_of(s.layout_hash, s.tables.tables_hash, make, model)
+
+
+def signature_of(layout_hash: str, tables_hash: str | None, make, model) -> str:
+    text = "\x1f".join((layout_hash, tables_hash or "", make or "", model or ""))
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+# Stands for every tables hash the database does not hold: the verdict reads a hash only to
+# look it up, so all unrecorded tables give one verdict (and a scan of files whose tables are
+# each their own judges their structure once, not once a file). Never a real hash (not hex).
+UNRECORDED_TABLES = "-"
+
+
+# What the verdict knows of tables that are neither recorded nor IJG's: nothing more (their
+# nearest IJG quality is the row's quality_luma, not part of the verdict).
+UNRECORDED_CUSTOM = TableEvidence(UNRECORDED_TABLES, False, None, None, None)
+
+
+def judged_tables(tables: TableEvidence, db: SignatureDatabase) -> TableEvidence:
+    """The tables as the verdict sees them: recorded ones as they are; an unrecorded hash as
+    UNRECORDED_TABLES (IJG tables keep their qualities, which the verdict states), unrecorded
+    tables that are not IJG's as UNRECORDED_CUSTOM."""
+    if tables.tables_hash is None or tables.tables_hash in db.known_tables:
+        return tables
+    if not tables.exact:
+        return UNRECORDED_CUSTOM
+    return tables._replace(tables_hash=UNRECORDED_TABLES)
+
+
+def as_judged(s: Structure, db: SignatureDatabase) -> Structure:
+    """The structure as the verdict sees it (`judged_tables`)."""
+    judged = judged_tables(s.tables, db)
+    return s if judged is s.tables else s._replace(tables=judged)
 
 
 def judge(
@@ -237,9 +269,13 @@ def judge(
     software: str | None = None,
     db: SignatureDatabase | None = None,
 ) -> Verdict:
+    """The verdict for a structure and its file's EXIF strings; the signature is the file's."""
+    sig = signature(s, make, model)
     if db is None:
-        return _judge_default(s, make, model, software)
-    return _judge(s, make, model, software, db)
+        verdict = _judge_default(as_judged(s, database()), make, model, software)
+    else:
+        verdict = _judge(as_judged(s, db), make, model, software, db)
+    return verdict._replace(signature=sig)
 
 
 @lru_cache(maxsize=8192)
@@ -323,8 +359,9 @@ def _base(s: Structure, db: SignatureDatabase) -> _Base:
                             "settings", (), pipes,
                             ("no recorded layout: only the settings are known",), False)  # fmt: skip
     else:
-        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
-        fallback = _Partial("unknown", f"tables match no recorded writer{nearest}; {settings}",
+        # The nearest IJG quality is the row's quality_luma: a detail names the writer only,
+        # so that files of one writer with tables of their own share it.
+        fallback = _Partial("unknown", f"tables match no recorded writer; {settings}",
                             None, "none", note=False)  # fmt: skip
     return _Base(
         early=early,
@@ -386,9 +423,8 @@ def _late(s, settings, ijg, layout_writers, own_tables) -> _Partial | None:
     """Steps 4 (the layout, other tables) and 5 (the tables, another layout)."""
     t = s.tables
     if layout_writers:
-        nearest = "" if t.quality_luma is None else f" (nearest IJG q{t.quality_luma})"
         return _Partial(_family_of(layout_writers), f"layout of {_labels(layout_writers)} with "
-                        f"custom tables{nearest}", ijg, "family", layout_writers,
+                        "custom tables", ijg, "family", layout_writers,
                         reasons=("tables differ from those the writer was recorded with",))  # fmt: skip
     if not own_tables:
         return None
@@ -409,7 +445,7 @@ def _judge(
     s: Structure, make, model, software, db: SignatureDatabase, base: _Base | None = None
 ) -> Verdict:
     b = base if base is not None else _base(s, db)
-    sig = signature(s, make, model)
+    sig = None  # judge() sets the file's own
     named = " ".join(x for x in (make, model) if x)
     exif_note = ""
     if named or software:
@@ -477,10 +513,13 @@ def structure_from_features(
                       ducky_quality, app13)  # fmt: skip
 
 
-def columns_for(s: Structure, make: str | None, model: str | None, software: str | None) -> tuple:
-    """The provenance columns, in PROVENANCE_COLUMNS order (the compiled core's other entry;
-    it memoises the answer itself, so `judge`'s memo is skipped)."""
-    return _judge(s, make, model, software, database(), _base_default(s))[:5]
+def verdict_for(s: Structure, make: str | None, model: str | None, software: str | None) -> tuple:
+    """The compiled core's other entry: (encoder, encoder_detail, encoder_quality,
+    encoder_confidence, layout_hash) for a structure already as judged (`tables` from
+    `judged_tables`); the core memoises the answer itself (so `judge`'s memo is skipped) and
+    computes each file's `header_signature` (`signature_of`) from the real tables hash."""
+    v = _judge(s, make, model, software, database(), _base_default(s))
+    return (v.encoder, v.detail, v.quality, v.confidence, s.layout_hash)
 
 
 def identify(

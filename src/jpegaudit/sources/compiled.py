@@ -14,7 +14,8 @@ import os
 
 from jpegaudit._version import __version__
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN, ZIGZAG
-from jpegaudit.provenance.identify import columns_for, structure_from_features
+from jpegaudit.provenance.database import database
+from jpegaudit.provenance.identify import structure_from_features, verdict_for
 from jpegaudit.quality import CHROMA_BASE, LUMA_BASE
 from jpegaudit.schema import COLUMNS
 from jpegaudit.sniff import EXTENSION_FORMATS
@@ -51,7 +52,7 @@ def _load():
         LUMA_BASE,
         CHROMA_BASE,
         _library_sha1_address(),
-        provenance=(structure_from_features, columns_for),
+        provenance=(structure_from_features, verdict_for, database().known_tables),
     )
     return _ccore
 
