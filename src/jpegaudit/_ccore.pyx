@@ -1547,7 +1547,11 @@ cdef int fill_header_columns(Row* row, const uchar* data, Buf* text) except -1:
 # hash is judged as UNRECORDED (identify.judged_tables_hash) and files whose tables are each
 # their own still share one verdict; each file's header_signature is its own (signature_of).
 cdef object _provenance_structure = None
-cdef object _provenance_verdict = None
+cdef object _provenance_template = None  # identify.template_row
+cdef object _camera_family = None  # catalog.camera_family
+cdef object _software_family = None  # catalog.software_family
+cdef dict _maker_cache = {}  # a Make value's raw bytes -> its maker family (or None)
+cdef dict _soft_cache = {}  # a Software value's raw bytes -> its software family (or None)
 cdef str _UNRECORDED = "-"
 cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the Structure
 
@@ -1603,9 +1607,10 @@ cdef str huffman_kind(Header* h):
     return "standard" if h.huffman_all_standard else "optimized"
 
 cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
-    """(encoder, encoder_detail, encoder_quality, encoder_confidence, layout_hash) for a clean
-    row, as identify.verdict_for gives them for the same header (signature_of then makes the
-    row's header_signature): what audit/columns.py gets from provenance.identify."""
+    """The template of a clean row's provenance columns, as identify.template_row gives it:
+    (encoder, detail parts, quality, confidence, exact models or None, layout_hash); emit_row
+    fills the detail (fill_detail), the confidence and the signature (signature_of) per file:
+    what audit/columns.py gets from provenance.identify for the same header."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef int i, k, at
@@ -1684,38 +1689,128 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     buf_u16(key, <int>sub_len)
     buf_put(key, sub, sub_len)
     cdef Py_ssize_t structure_len = key.len
-    buf_span(key, data, h.exif.make_at, h.exif.make_len, h.exif.present)
-    buf_span(key, data, h.exif.model_at, h.exif.model_len, h.exif.present)
-    buf_span(key, data, h.exif.software_at, h.exif.software_len, h.exif.present)
+    # What the template reads of the EXIF strings: the maker and software families, and
+    # whether a Make is there (the strings themselves are put in per file: fill_detail).
+    maker = family_of(data, h, h.exif.make_at, h.exif.make_len, _maker_cache, _camera_family)
+    soft = family_of(data, h, h.exif.software_at, h.exif.software_len, _soft_cache,
+                     _software_family)
+    has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    buf_span_str(key, maker)
+    buf_span_str(key, soft)
+    buf_byte(key, <char>has_make)
     cdef uint64_t hv = key_hash(<const uchar*>key.data, key.len)
     cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
     if not (entry.verdict != NULL and entry.hash == hv and entry.key_len == key.len
             and memcmp(entry.key, key.data, key.len) == 0):
-        verdict = judge_header(row, data, sub, sub_len, judged, key.data, structure_len)
+        verdict = judge_header(row, data, sub, sub_len, judged, key.data, structure_len, maker,
+                               soft, has_make)
         store_verdict(entry, hv, key.data, key.len, verdict)
     return <tuple>entry.verdict
 
 
 cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len,
-                         object judged, const char* key, Py_ssize_t structure_len):
-    """A header whose features and EXIF strings were not seen yet: the Python core's verdict
-    (identify.verdict_for), its structure built once per distinct features."""
-    cdef Header* h = row.h
-    make = model = software = None
-    if h.exif.present:
-        if h.exif.make_at >= 0:
-            make = exif_string(data, h.exif.make_at, h.exif.make_len)
-        if h.exif.model_at >= 0:
-            model = exif_string(data, h.exif.model_at, h.exif.model_len)
-        if h.exif.software_at >= 0:
-            software = exif_string(data, h.exif.software_at, h.exif.software_len)
+                         object judged, const char* key, Py_ssize_t structure_len,
+                         object maker, object soft, bint has_make):
+    """A structure, families and Make presence not seen yet: the Python core's template
+    (identify.template_row), the structure built once per distinct features."""
     structure_key = PyBytes_FromStringAndSize(key, structure_len)
     structure = _structure_cache.get(structure_key)
     if structure is None:
         structure = structure_of_header(row, data, sub, sub_len, judged)
         if len(_structure_cache) < PROVENANCE_CACHE_MAX:
             _structure_cache[structure_key] = structure
-    return _provenance_verdict(structure, make, model, software)
+    return _provenance_template(structure, maker, soft, has_make)
+
+
+cdef object family_of(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n, dict cache,
+                      object family):
+    """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes."""
+    if not h.exif.present or at < 0:
+        return None
+    raw = PyBytes_FromStringAndSize(<const char*>data + at, n)
+    try:
+        return cache[raw]
+    except KeyError:
+        found = family(exif_string(data, at, n))
+        if len(cache) < PROVENANCE_CACHE_MAX:
+            cache[raw] = found
+        return found
+
+
+cdef bint exif_value_present(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n):
+    """bool(make): the value is there and not empty once read as exif_string reads it."""
+    cdef Py_ssize_t start, stop
+    if not h.exif.present or at < 0:
+        return False
+    if ascii_exif_span(data, at, n, &start, &stop):
+        return stop > start
+    return exif_string(data, at, n) is not None
+
+
+cdef int buf_span_str(Buf* b, object text) except -1:
+    """A family name into a key (0xFFFF: none)."""
+    cdef Py_ssize_t n
+    cdef const char* p
+    if text is None:
+        return buf_u16(b, 0xFFFF)
+    p = PyUnicode_AsUTF8AndSize(text, &n)
+    buf_u16(b, <int>n)
+    return buf_put(b, p, n)
+
+
+cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except -1:
+    """identify.fill: the template's detail with this file's EXIF strings put in."""
+    cdef Header* h = row.h
+    cdef Py_ssize_t n, mark
+    cdef const char* p
+    cdef int code
+    cdef bint has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    for part in parts:
+        if isinstance(part, str):
+            p = PyUnicode_AsUTF8AndSize(part, &n)
+            buf_put(out, p, n)
+            continue
+        code = part
+        if code == 0:  # NAMED
+            add_named(out, row, data)
+        elif code == 1:  # SOFTWARE
+            add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+        elif code == 2 or (code == 3 and has_make):  # NOTE, NOTE_IF_MAKE
+            add_note(out, row, data)
+    return 0
+
+
+cdef int add_named(Buf* out, Row* row, const uchar* data) except -1:
+    """identify.exif_named: Make and Model, those present, joined by a space."""
+    cdef Header* h = row.h
+    cdef Py_ssize_t before = out.len
+    if exif_value_present(data, h, h.exif.make_at, h.exif.make_len):
+        add_exif_utf8(out, h, data, h.exif.make_at, h.exif.make_len)
+    if exif_value_present(data, h, h.exif.model_at, h.exif.model_len):
+        if out.len > before:
+            buf_byte(out, b" ")
+        add_exif_utf8(out, h, data, h.exif.model_at, h.exif.model_len)
+    return 0
+
+
+cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
+    """identify.exif_note: "; EXIF names Make Model, software 'Software'"."""
+    cdef Header* h = row.h
+    cdef bint named = (exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+                       or exif_value_present(data, h, h.exif.model_at, h.exif.model_len))
+    cdef bint software = exif_value_present(data, h, h.exif.software_at, h.exif.software_len)
+    if not (named or software):
+        return 0
+    buf_put(out, b"; EXIF names ", 13)
+    if named:
+        add_named(out, row, data)
+    if software:
+        if named:
+            buf_put(out, b", ", 2)
+        buf_put(out, b"software '", 10)
+        add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+        buf_byte(out, b"'")
+    return 0
 
 
 cdef void store_verdict(VEntry* entry, uint64_t hv, const char* key, Py_ssize_t n,
@@ -1731,6 +1826,18 @@ cdef void store_verdict(VEntry* entry, uint64_t hv, const char* key, Py_ssize_t 
     entry.key = copy
     entry.key_len = n
     entry.hash = hv
+
+
+cdef object confidence_of(tuple template, Row* row, const uchar* data):
+    """The template's confidence; a camera's is "exact" when EXIF's Model is one recorded."""
+    exact_models = template[4]
+    if exact_models is None:
+        return template[3]
+    h = row.h
+    model = None
+    if h.exif.present and h.exif.model_at >= 0:
+        model = exif_string(data, h.exif.model_at, h.exif.model_len)
+    return "exact" if (model or "") in exact_models else "family"
 
 
 cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
@@ -2280,6 +2387,7 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef char rng[16]
     cdef Buf tmp
     cdef char signature[16]
+    cdef Py_ssize_t at
     prov = provenance_of(row, data, text, &_provenance_key)
     for c in range(_ncols):
         f = _field[c]
@@ -2402,13 +2510,16 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
         elif f == F_ENCODER:
             add_value(cs, c, prov[0])
         elif f == F_ENCODER_DETAIL:
-            add_value(cs, c, prov[1])
+            at = text.len
+            fill_detail(prov[1], row, data, text)
+            cs.add_text(c, text.data + at, text.len - at)
+            text.len = at
         elif f == F_ENCODER_QUALITY:
             add_value(cs, c, prov[2])
         elif f == F_ENCODER_CONFIDENCE:
-            add_value(cs, c, prov[3])
+            add_value(cs, c, confidence_of(prov, row, data))
         elif f == F_HEADER_SIGNATURE:
-            signature_of(row, data, prov[4], text, signature)
+            signature_of(row, data, prov[5], text, signature)
             cs.add_text(c, signature, 16)
         elif f == F_HUFFMAN_TABLES:
             cs.add_int(c, h.huffman_tables)
@@ -2667,11 +2778,12 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     """Take the schema (name, Arrow type name), the scanner version and the constant tables
     from the Python core, so that both cores read them from one place; `sha1_address`: the
     address of a C `SHA1(data, n, digest)` (0: the built-in one); `provenance`: the Python
-    core's (`provenance.identify.structure_from_features`, `verdict_for`) and the tables
-    hashes its database holds, which this core calls per distinct header features and per
-    distinct EXIF strings with them."""
+    core's (`provenance.identify.structure_from_features`, `template_row`,
+    `catalog.camera_family`, `software_family`) and the tables hashes its database holds,
+    which this core calls per distinct header features, families and EXIF values."""
     global _ncols, _configured, _SCANNER_VERSION, _NOT_JPEG_EXTENSIONS, _STANDARD_HUFFMAN_BLOB
-    global _column_names, _library_sha1, _provenance_structure, _provenance_verdict
+    global _column_names, _library_sha1, _provenance_structure, _provenance_template
+    global _camera_family, _software_family
     global _known_tables_blob, _known_tables_count
     global _vcache
     cdef int c, k, q, r, kind, other, u
@@ -2681,7 +2793,10 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     _library_sha1 = <sha1_function>sha1_address
     if provenance is None:
         raise ValueError("configure() needs the provenance functions")
-    _provenance_structure, _provenance_verdict, known = provenance
+    (_provenance_structure, _provenance_template, _camera_family, _software_family,
+     known) = provenance
+    _maker_cache.clear()
+    _soft_cache.clear()
     hashes = sorted({h.encode("ascii") for h in known if len(h) == 16})
     _known_tables_blob = b"".join(hashes)
     _known_tables_count = len(hashes)

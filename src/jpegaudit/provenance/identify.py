@@ -421,7 +421,6 @@ def _early(s, settings, ijg, fit, fit_writers, own_tables) -> _Partial | None:
 
 def _late(s, settings, ijg, layout_writers, own_tables) -> _Partial | None:
     """Steps 4 (the layout, other tables) and 5 (the tables, another layout)."""
-    t = s.tables
     if layout_writers:
         return _Partial(_family_of(layout_writers), f"layout of {_labels(layout_writers)} with "
                         "custom tables", ijg, "family", layout_writers,
@@ -441,50 +440,119 @@ def _late(s, settings, ijg, layout_writers, own_tables) -> _Partial | None:
                     _setting_quality(own_tables, s), "family", writers)  # fmt: skip
 
 
+# A detail is text with what the file's EXIF names put in at these places (so that one
+# template serves every file of a structure, whatever its Make, Model and Software):
+NAMED = 0  # "Make Model" (those present)
+SOFTWARE = 1  # the Software text
+NOTE = 2  # "; EXIF names Make Model, software 'Software'" (nothing when EXIF names nothing)
+NOTE_IF_MAKE = 3  # NOTE, when EXIF has a Make
+_SOFTWARE_MARK = "\x00software\x00"  # the Software text, in `reasons`
+
+
+class Template(NamedTuple):
+    """A verdict with the EXIF strings left out (`fill` puts them in): one per structure, the
+    maker and software families its EXIF names, and whether it names a Make."""
+
+    encoder: str
+    detail: tuple[str | int, ...]  # text and NAMED / SOFTWARE / NOTE / NOTE_IF_MAKE
+    quality: int | None
+    confidence: str
+    # A camera: "exact" when EXIF's Model is one recorded with these tables, else "family"
+    # (None: `confidence` holds whatever the Model).
+    exact_models: frozenset[str] | None
+    candidates: tuple[str, ...]
+    reasons: tuple[str, ...]
+    pipelines: tuple[str, ...]
+
+
+def exif_named(make: str | None, model: str | None) -> str:
+    return " ".join(x for x in (make, model) if x)
+
+
+def exif_note(make: str | None, model: str | None, software: str | None) -> str:
+    named = exif_named(make, model)
+    if not (named or software):
+        return ""
+    said = [named] if named else []
+    if software:
+        said.append(f"software '{software}'")
+    return "; EXIF names " + ", ".join(said)
+
+
+def fill(detail: tuple[str | int, ...], make, model, software) -> str:
+    """A template's detail with the file's EXIF strings put in."""
+    out = []
+    for part in detail:
+        if isinstance(part, str):
+            out.append(part)
+        elif part == NAMED:
+            out.append(exif_named(make, model))
+        elif part == SOFTWARE:
+            out.append(software or "")
+        elif part == NOTE or (part == NOTE_IF_MAKE and make):
+            out.append(exif_note(make, model, software))
+    return "".join(out)
+
+
 def _judge(
     s: Structure, make, model, software, db: SignatureDatabase, base: _Base | None = None
 ) -> Verdict:
     b = base if base is not None else _base(s, db)
-    sig = None  # judge() sets the file's own
-    named = " ".join(x for x in (make, model) if x)
-    exif_note = ""
-    if named or software:
-        said = [named] if named else []
-        if software:
-            said.append(f"software '{software}'")
-        exif_note = "; EXIF names " + ", ".join(said)
+    t = _template(s, c.camera_family(make), c.software_family(software), bool(make), db, b)
+    confidence = t.confidence
+    if t.exact_models is not None:
+        confidence = "exact" if (model or "") in t.exact_models else "family"
+    reasons = tuple(r.replace(_SOFTWARE_MARK, software or "") for r in t.reasons)
+    return Verdict(t.encoder, fill(t.detail, make, model, software), t.quality, confidence,
+                   None, t.candidates, reasons, t.pipelines)  # fmt: skip
 
-    def verdict(p: _Partial, note: str = exif_note) -> Verdict:
-        return Verdict(p.encoder, p.detail + (note if p.note else ""), p.quality, p.confidence,
-                       sig, p.candidates, b.reasons + p.reasons, p.pipelines)  # fmt: skip
+
+def template_for(s: Structure, maker: str | None, soft: str | None, has_make: bool) -> Template:
+    """The compiled core's entry (per distinct structure, maker and software families, and
+    Make present or not): the template its rows are filled from."""
+    return _template_default(s, maker, soft, has_make)
+
+
+@lru_cache(maxsize=8192)
+def _template_default(s: Structure, maker, soft, has_make: bool) -> Template:
+    return _template(s, maker, soft, has_make, database(), _base_default(s))
+
+
+def _template(
+    s: Structure, maker: str | None, soft: str | None, has_make: bool,
+    db: SignatureDatabase, b: _Base,
+) -> Template:  # fmt: skip
+    """Steps 3, 6 and 7 read the EXIF families; the rest is the base's."""
+
+    def template(p: _Partial, note: int | None = NOTE) -> Template:
+        detail: tuple[str | int, ...] = (p.detail,) if not p.note or note is None else (
+            p.detail, note)  # fmt: skip
+        return Template(p.encoder, detail, p.quality, p.confidence, None, p.candidates,
+                        b.reasons + p.reasons, p.pipelines)  # fmt: skip
 
     if b.early is not None:
-        return verdict(b.early)
-    soft = c.software_family(software)
-    if soft == "photoshop" or (s.app13 and s.adobe and not make):
-        return verdict(b.photoshop)
+        return template(b.early)
+    if soft == "photoshop" or (s.app13 and s.adobe and not has_make):
+        return template(b.photoshop)
     if b.late is not None:
-        return verdict(b.late)
+        return template(b.late)
     # 6. EXIF Software names a program that re-encodes.
     if soft is not None:
-        return verdict(_Partial(soft, f"{software}; {b.settings}", b.ijg, "family",
-                                reasons=(f"EXIF Software '{software}' is {soft}",)),
-                       exif_note if make else "")  # fmt: skip
+        return Template(soft, (SOFTWARE, f"; {b.settings}", NOTE_IF_MAKE), b.ijg, "family", None,
+                        (), b.reasons + (f"EXIF Software '{_SOFTWARE_MARK}' is {soft}",), ())  # fmt: skip
     # 7. A camera: EXIF Make, with its own tables (or IJG's).
-    maker = c.camera_family(make)
     if maker is not None:
         t = s.tables
         known = db.camera_tables.get((maker, t.tables_hash or ""), ())
-        same_model = any(k.model == (model or "") for k in known)
         extra = (f"tables recorded for {maker} ({len(known)} corpus file(s))",) if known else ()
         if t.exact:
-            detail = (f"{named} (EXIF), IJG tables {b.settings}: the camera's firmware, or a "
-                      "re-encode that kept the EXIF")  # fmt: skip
+            tail = (f" (EXIF), IJG tables {b.settings}: the camera's firmware, or a re-encode "
+                    "that kept the EXIF")  # fmt: skip
         else:
-            detail = f"{named} (EXIF), camera tables; {b.settings}"
-        return verdict(_Partial(maker, detail, b.ijg, "exact" if same_model else "family",
-                                reasons=extra, note=False))  # fmt: skip
-    return verdict(b.fallback)
+            tail = f" (EXIF), camera tables; {b.settings}"
+        return Template(maker, (NAMED, tail), b.ijg, "family",
+                        frozenset(k.model for k in known), (), b.reasons + extra, ())  # fmt: skip
+    return template(b.fallback)
 
 
 def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
@@ -513,13 +581,13 @@ def structure_from_features(
                       ducky_quality, app13)  # fmt: skip
 
 
-def verdict_for(s: Structure, make: str | None, model: str | None, software: str | None) -> tuple:
-    """The compiled core's other entry: (encoder, encoder_detail, encoder_quality,
-    encoder_confidence, layout_hash) for a structure already as judged (`tables` from
-    `judged_tables`); the core memoises the answer itself (so `judge`'s memo is skipped) and
-    computes each file's `header_signature` (`signature_of`) from the real tables hash."""
-    v = _judge(s, make, model, software, database(), _base_default(s))
-    return (v.encoder, v.detail, v.quality, v.confidence, s.layout_hash)
+def template_row(s: Structure, maker: str | None, soft: str | None, has_make: bool) -> tuple:
+    """What the compiled core keeps per template: (encoder, detail parts, quality, confidence,
+    exact models or None, layout_hash), for a structure already as judged (`judged_tables`).
+    It fills the detail (`fill`), the confidence and each file's `header_signature`
+    (`signature_of`, from the real tables hash) itself."""
+    t = template_for(s, maker, soft, has_make)
+    return (t.encoder, t.detail, t.quality, t.confidence, t.exact_models, s.layout_hash)
 
 
 def identify(

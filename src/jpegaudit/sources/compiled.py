@@ -14,8 +14,9 @@ import os
 
 from jpegaudit._version import __version__
 from jpegaudit.jpeg.markers import STANDARD_HUFFMAN, ZIGZAG
+from jpegaudit.provenance.catalog import camera_family, software_family
 from jpegaudit.provenance.database import database
-from jpegaudit.provenance.identify import structure_from_features, verdict_for
+from jpegaudit.provenance.identify import structure_from_features, template_row
 from jpegaudit.quality import CHROMA_BASE, LUMA_BASE
 from jpegaudit.schema import COLUMNS
 from jpegaudit.sniff import EXTENSION_FORMATS
@@ -52,7 +53,13 @@ def _load():
         LUMA_BASE,
         CHROMA_BASE,
         _library_sha1_address(),
-        provenance=(structure_from_features, verdict_for, database().known_tables),
+        provenance=(
+            structure_from_features,
+            template_row,
+            camera_family,
+            software_family,
+            database().known_tables,
+        ),
     )
     return _ccore
 
