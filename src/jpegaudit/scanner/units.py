@@ -28,12 +28,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
 from jpegaudit.scanner.walk import Entry
-from jpegaudit.sources.container import ContainerBytes, shard_row
+from jpegaudit.sources.container import MEMBER_SEPARATOR, ContainerBytes, shard_row
 from jpegaudit.sources.directory import LocalDirectory
 from jpegaudit.sources.labels import LabelRule
 from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
@@ -296,9 +298,22 @@ class UnitDone:
 def _with_labels(table: pa.Table, root: str, labels: LabelRule) -> pa.Table:
     """The compiled core leaves `label` null: set it from each path (files have no container
     label, so the rule's path label is the whole answer)."""
-    values = [labels.path_label(p, root) for p in table.column("path").to_pylist()]
     index = table.schema.get_field_index("label")
-    return table.set_column(index, "label", pa.array(values, pa.string()))
+    paths = table.column("path")
+    if labels.source is None and not pc.any(pc.match_substring(paths, MEMBER_SEPARATOR)).as_py():
+        # The class folder depends on a file's folder alone: work it out once per folder (a
+        # batch of a walk holds a few), from its first file, not once per file.
+        # The key: the path with a non-empty last component replaced by NUL (never in a path),
+        # so that a path ending in "/" keeps a key of its own.
+        folders = pc.dictionary_encode(pc.replace_substring_regex(paths, "[^/]+$", "\x00"))
+        folders = folders.combine_chunks()
+        indices = folders.indices.to_numpy(zero_copy_only=False)
+        _, first = np.unique(indices, return_index=True)
+        per_folder = [labels.path_label(paths[int(k)].as_py(), root) for k in first]
+        values = pc.take(pa.array(per_folder, pa.string()), folders.indices)
+    else:
+        values = pa.array([labels.path_label(p, root) for p in paths.to_pylist()], pa.string())
+    return table.set_column(index, "label", values)
 
 
 def done_part_name(unit: Unit) -> str:
