@@ -72,6 +72,15 @@ def _library_sha1_address() -> int:
         return 0
     try:
         import ctypes
+
+        # The sonames first: dlopen of one is a lookup of the library hashlib has already
+        # loaded, where find_library runs ldconfig (tens of milliseconds on every command).
+        for name in _LIBCRYPTO_SONAMES:
+            try:
+                sha1 = ctypes.CDLL(name).SHA1
+            except (OSError, AttributeError):
+                continue
+            return ctypes.cast(sha1, ctypes.c_void_p).value or 0
         import ctypes.util
 
         name = ctypes.util.find_library("crypto")
@@ -81,6 +90,10 @@ def _library_sha1_address() -> int:
         return ctypes.cast(sha1, ctypes.c_void_p).value or 0
     except (OSError, AttributeError):
         return 0
+
+
+# OpenSSL 3 and 1.1 (SHA1 has kept its signature in both), newest first.
+_LIBCRYPTO_SONAMES = ("libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.dylib")
 
 
 compiled = _load()
