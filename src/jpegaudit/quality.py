@@ -69,35 +69,43 @@ class TableQuality:
 
 
 @lru_cache(maxsize=4)
+def _reference_tables(kind: str) -> np.ndarray:
+    """Rows: the 16-bit variant for q 1..100, then the baseline variant (clamped at 255).
+
+    ijg_table's arithmetic on every quality at once: the first file with a custom table pays
+    a millisecond for this, not the 200 Python table builds a row at a time would cost."""
+    qualities = np.array(QUALITIES, dtype=np.int64)
+    scales = np.where(qualities < 50, 5000 // qualities, 200 - 2 * qualities)
+    base = np.array(BASES[kind], dtype=np.int64)
+    entries = np.maximum((base[None, :] * scales[:, None] + 50) // 100, 1)
+    return np.concatenate([np.minimum(entries, 32767), np.minimum(entries, 255)])
+
+
+@lru_cache(maxsize=4)
 def _exact_index(kind: str) -> dict[tuple[int, ...], tuple[int, ...]]:
     index: dict[tuple[int, ...], list[int]] = {}
+    rows = _reference_tables(kind).tolist()
+    # Baseline first, as ijg_table(q, kind, True) before (q, kind, False) for each quality.
     for q in QUALITIES:
-        for baseline in (True, False):
-            qs = index.setdefault(ijg_table(q, kind, baseline), [])
+        for row in (rows[100 + q - 1], rows[q - 1]):
+            qs = index.setdefault(tuple(row), [])
             if q not in qs:
                 qs.append(q)
     return {table: tuple(qs) for table, qs in index.items()}
 
 
-@lru_cache(maxsize=1)
-def _log2_of_entries() -> np.ndarray:
-    """log2(v) for every possible table entry (0..65535; 0 is read as 1), by math.log2, which
-    is the C library's log2: the compiled core computes the same values with the same function,
-    so both cores agree to the last bit (numpy's own log2 need not)."""
-    return np.array([math.log2(max(v, 1)) for v in range(65536)], dtype=np.float64)
-
-
-@lru_cache(maxsize=4)
-def _reference_tables(kind: str) -> np.ndarray:
-    # Rows: the 16-bit variant for q 1..100, then the baseline variant (clamped at 255).
-    rows = [ijg_table(q, kind, False) for q in QUALITIES]
-    rows += [ijg_table(q, kind, True) for q in QUALITIES]
-    return np.array(rows, dtype=np.int64)
+def _log2_of(values: np.ndarray) -> np.ndarray:
+    """log2(v) of table entries (0 is read as 1) by math.log2, which is the C library's log2:
+    the compiled core computes the same values with the same function, so both cores agree to
+    the last bit (numpy's own log2 need not). One call per distinct value."""
+    distinct, where = np.unique(values, return_inverse=True)
+    logs = np.array([math.log2(max(v, 1)) for v in distinct.tolist()], dtype=np.float64)
+    return logs[where].reshape(values.shape)
 
 
 @lru_cache(maxsize=4)
 def _log_tables(kind: str) -> np.ndarray:
-    return _log2_of_entries()[_reference_tables(kind)]
+    return _log2_of(_reference_tables(kind))
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +122,7 @@ def match_table(values: tuple[int, ...], kind: str) -> TableQuality:
             close_entries=64,
         )
     actual = np.array(values, dtype=np.int64)
-    observed = _log2_of_entries()[actual]
+    observed = _log2_of(actual)
     # Squared log errors summed entry by entry in table order (cumsum is sequential, unlike
     # sum's pairwise blocks), so that the compiled core's plain loop gives the same bits.
     errors = np.cumsum((_log_tables(kind) - observed) ** 2, axis=1)[:, -1]
