@@ -321,11 +321,11 @@ def done_part_name(unit: Unit) -> str:
 
 
 def unit_digest(parts: Iterable[str]) -> str:
-    h = hashlib.blake2b(digest_size=10)
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    """blake2b of every part followed by NUL, hashed as one joined string: one encode and one
+    update for a batch of 4,096 paths, not two updates a path (1 us a file)."""
+    parts = tuple(parts)
+    joined = "\0".join(parts) + "\0" if parts else ""
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
 
 
 # -- running a unit --------------------------------------------------------------------------
