@@ -46,7 +46,7 @@ MIRRORS = {
     "jpeg/exif.py": "39f2e60849915f31ce1a555cbd7b31ddf1f87dc309058f453fb68b7dc71716ff",
     "jpeg/describe.py": "4489230f438c9fc8b208196752092e26b8bee170a0391daa0fc6c3dffbc42489",
     "jpeg/markers.py": "9a065c54b29d0e5d58690f5aa50f133683c39a4129f697e4fab05a0fbb01b12a",
-    "quality.py": "2e6bc671ba4197828fceeda1bb605b886d5abf893cefb4f5ac246a00145d9759",
+    "quality.py": "c84dde2658cf9edbbf4b8090d9ebdc2fefe7dbd56983623e971685a319da4ec3",
     "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
     "audit/read.py": "5ddd03c848f2ee356ddcfaec4f3c3867b1c0f392542114d40c53b78c5832335f",
     "audit/columns.py": "a22746230a833f8fffcf170de5435fd97af3d60eda9b6532feca0746e0219dc8",

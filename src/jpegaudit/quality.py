@@ -94,6 +94,14 @@ def _exact_index(kind: str) -> dict[tuple[int, ...], tuple[int, ...]]:
     return {table: tuple(qs) for table, qs in index.items()}
 
 
+def load_reference_tables() -> None:
+    """Build the IJG reference tables now (a process about to fork its pool: every worker
+    inherits them instead of building its own at its first custom table)."""
+    for kind in BASES:
+        _exact_index(kind)
+        _log_tables(kind)
+
+
 def _log2_of(values: np.ndarray) -> np.ndarray:
     """log2(v) of table entries (0 is read as 1) by math.log2, which is the C library's log2:
     the compiled core computes the same values with the same function, so both cores agree to

@@ -384,6 +384,7 @@ NOT_MIRRORED = {
     "jpeg/markers.py": {"marker_name": "names markers in error texts: errors are fallbacks"},
     "quality.py": {
         "_exact_index": "match_table's scan of REFERENCE",
+        "load_reference_tables": "a warm-up of the Python tables before a fork: configure() fills the C ones",
         "_log2_of": "log2() per entry in match_table, the same libm function",
         "_reference_tables": "REFERENCE, filled by configure()",
         "_log_tables": "LOG_REFERENCE_T, filled by configure()",

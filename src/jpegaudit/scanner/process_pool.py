@@ -9,10 +9,11 @@ from itertools import chain, islice
 from pathlib import Path
 
 from jpegaudit.provenance.database import database
+from jpegaudit.quality import load_reference_tables
 from jpegaudit.scanner.distributor import Distributor, Record
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.units import Work, audit_unit, end_with_parent
-from jpegaudit.store.arrow import arrow_without_pandas
+from jpegaudit.store.arrow import arrow_without_pandas, preload_conversion_modules
 
 
 class ProcessPoolDistributor(Distributor):
@@ -37,9 +38,7 @@ class ProcessPoolDistributor(Distributor):
             return
         in_flight: set[Future] = set()
         workers = min(self.jobs, len(first))
-        # Workers fork from here: loaded now, the signature database is loaded once, not once
-        # per worker at its first file.
-        database()
+        _prepare_to_fork()
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
             try:
                 for w in chain(first, works):
@@ -63,6 +62,15 @@ class ProcessPoolDistributor(Distributor):
                         except Exception:
                             pass
                 raise
+
+
+def _prepare_to_fork() -> None:
+    """Workers fork from here: what each would otherwise load at its first file (the
+    signature database, the IJG reference tables, pyarrow's conversion modules) is loaded
+    once, here, and inherited. A scan of a few hundred files pays these per worker per scan."""
+    database()
+    load_reference_tables()
+    preload_conversion_modules()
 
 
 def _init_worker() -> None:
