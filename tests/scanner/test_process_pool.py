@@ -1,5 +1,5 @@
 """What a scan's processes cost besides the files: the pool starts only for units to run, with
-no more workers than units; neither the main process of a rescan nor a pool worker makes
+no more workers than units, and one worker for a plan of few files; neither the main process of a rescan nor a pool worker makes
 pyarrow import pandas; units that replace nothing send no paths back."""
 
 from __future__ import annotations
@@ -47,18 +47,55 @@ def pools(monkeypatch):
     return started
 
 
-def test_a_rescan_with_nothing_to_read_starts_no_pool(folder, tmp_path, pools):
+@pytest.fixture
+def no_small_plans(monkeypatch):
+    """Every plan counts as large: one worker per unit, up to jobs."""
+    monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 0)
+
+
+def test_a_rescan_with_nothing_to_read_starts_no_pool(folder, tmp_path, pools, no_small_plans):
     scan(folder, tmp_path / "store", jobs=2, batch_size=10)
     assert pools == [2]
     again = scan(folder, tmp_path / "store", jobs=2, batch_size=10)
     assert (again.scanned, again.unchanged) == (0, 30) and pools == [2]
 
 
-def test_a_plan_of_one_unit_forks_one_worker(folder, tmp_path, pools):
+def test_a_plan_of_one_unit_forks_one_worker(folder, tmp_path, pools, no_small_plans):
     result = scan(folder, tmp_path / "store", jobs=4)
     assert (result.scanned, result.units, pools) == (30, 1, [1])
     scan(folder, tmp_path / "store2", jobs=4, batch_size=7)  # 5 units
     assert pools == [1, 4]
+
+
+def test_a_plan_of_few_files_runs_in_one_worker(folder, tmp_path, pools, monkeypatch):
+    result = scan(folder, tmp_path / "store", jobs=4, batch_size=7)  # 5 units, 30 files
+    assert (result.scanned, result.units, pools) == (30, 5, [1])
+    monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 30)  # 30 files is no longer few
+    scan(folder, tmp_path / "store2", jobs=4, batch_size=7)
+    assert pools == [1, 4]
+    monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 31)
+    scan(folder, tmp_path / "store3", jobs=4, batch_size=7)
+    assert pools == [1, 4, 1]
+
+
+def test_the_plan_is_read_only_as_far_as_the_worker_count_needs(tmp_path, monkeypatch):
+    monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 20)
+    batch = FileBatch("r", "train", tuple(f"r/{i}.jpg" for i in range(7)), None, b"\1" * 7)
+    works = iter([Work(batch, str(tmp_path), False, ScanOptions())] * 10)
+    head, whole = process_pool._head_of_plan(works, jobs=2)
+    assert (len(head), whole) == (3, False)  # 21 files reach the threshold with the third
+    assert len(list(works)) == 7  # the rest is still to come
+    head, whole = process_pool._head_of_plan(iter(head[:2]), jobs=2)
+    assert (len(head), whole) == (2, True)
+
+
+def test_units_that_are_not_local_files_count_as_large(tmp_path, monkeypatch):
+    from jpegaudit.scanner.units import Shard
+
+    shard = Shard("tar", "a.tar", "a.tar", "r", "train", 10, "1")
+    works = [Work(shard, str(tmp_path), False, ScanOptions())] * 2
+    head, whole = process_pool._head_of_plan(iter(works), jobs=2)
+    assert process_pool._local_files(head) == float("inf") and not whole
 
 
 def test_units_that_replace_no_row_send_no_paths_back(folder, tmp_path):

@@ -277,6 +277,11 @@ class Work:
     pending: bool  # its rows replace existing ones: written hidden, published by finalize
     options: ScanOptions  # the scan's, with `deep_reader` resolved (scanner.engine)
 
+    def local_files(self) -> int | None:
+        """How many local files the unit reads; None for objects and shards, whose cost is
+        the network's or the container's."""
+        return len(self.unit.fs_paths) if isinstance(self.unit, FileBatch) else None
+
     def part_name(self, complete: bool = True) -> str:
         name = f"part-{self.unit.digest()}{'' if complete else '-partial'}.parquet"
         return PENDING_PREFIX + name if self.pending else name
