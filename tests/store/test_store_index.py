@@ -191,3 +191,23 @@ def test_path_table_picks_the_twin_without_the_compiled_module():
     chunks = [pa.array(["a", "b"])]
     assert isinstance(path_table(chunks, compiled=False), PathDict)
     assert np.array_equal(StoreIndex.empty().sizes, np.zeros(0, dtype=np.int64))
+
+
+def test_parts_carry_the_statistics_the_index_reads_instead_of_columns(tmp_path):
+    """The index takes a column that holds one value in a part from the footer's min/max
+    (read_part_columns): write_part must keep those statistics for every such column, and the
+    values read that way must be the column's."""
+    from jpegaudit.store.arrow import PART_WRITE_OPTIONS, read_part_columns, write_part
+    from jpegaudit.store.index import _MAY_BE_CONSTANT
+
+    assert set(_MAY_BE_CONSTANT) <= set(PART_WRITE_OPTIONS["write_statistics"])
+    values = {"split": "train", "root": "/r", "backend": "header", "deep_reader": None,
+              "format": "jpeg", "label": "n01", "tail_checked": True}  # fmt: skip
+    rows = [row(f"/r/{i}.jpg", **values) for i in range(5)]
+    columns = {n: [r.get(n) for r in rows] for n in ARROW_SCHEMA.names}
+    write_part(pa.table(columns, schema=ARROW_SCHEMA), tmp_path / "part.parquet")
+    table, constant = read_part_columns(
+        tmp_path / "part.parquet", ["path", *_MAY_BE_CONSTANT], _MAY_BE_CONSTANT
+    )
+    assert constant == {name: values[name] for name in _MAY_BE_CONSTANT}
+    assert table.column_names == ["path"]

@@ -33,9 +33,22 @@ _MOSTLY_UNIQUE = frozenset(
     {"path", "entry_name", "bytes", "mtime_ns", "read_bytes", "header_bytes", "qtables",
      "qtables_hash", "quality_fit_error", "quality_closeness", "trailing_bytes"}
 )  # fmt: skip
+# Min/max statistics on numbers, booleans and timestamps (cheap; readers that push filters down
+# use them) and on the strings the rescan index reads from the footer when a part holds one
+# value (store.index._MAY_BE_CONSTANT; tests/store check the two agree). Not on the other
+# strings: paths, tables and verdict texts cost 9 % of a part's writing for statistics
+# nobody reads.
+_STATISTICS_STRINGS = frozenset(
+    {"split", "root", "backend", "deep_reader", "format", "label", "scanner_version"}
+)
 PART_WRITE_OPTIONS = {
     "compression": PART_COMPRESSION,
     "use_dictionary": [name for name in ARROW_SCHEMA.names if name not in _MOSTLY_UNIQUE],
+    "write_statistics": [
+        f.name
+        for f in ARROW_SCHEMA
+        if not pa.types.is_string(f.type) or f.name in _STATISTICS_STRINGS
+    ],
 }
 
 
