@@ -340,12 +340,20 @@ def test_a_scan_gives_the_same_store_with_either_core(tmp_path):
 
 # -- the compiled core's own pieces -------------------------------------------------------------------
 @needs_core
-@pytest.mark.parametrize("plain", [False, True], ids=["library", "built-in"])
-def test_its_sha1_is_hashlibs(plain):
+@pytest.mark.parametrize("how", ["configured", "one-call", "plain"])
+def test_its_sha1_is_hashlibs(how):
+    """Each SHA-1 the core can use: libcrypto's in steps (what a machine with OpenSSL gets),
+    its one-call SHA1 (an OpenSSL without the deprecated step functions), the built-in one."""
+    if os.environ.get("JPEGAUDIT_PLAIN_SHA1") == "1":
+        assert core.sha1_implementation() == "plain"
+        if how == "one-call":
+            pytest.skip("JPEGAUDIT_PLAIN_SHA1=1: no library SHA1 configured")
+    else:
+        assert core.sha1_implementation() == "steps"
     rng = random.Random(5)
     for n in [*range(0, 130), 447, 1000, 4096]:
         message = bytes(rng.randrange(256) for _ in range(n))
-        assert core.sha1_prefix(message, plain) == hashlib.sha1(message).hexdigest()[:16]
+        assert core.sha1_prefix(message, how) == hashlib.sha1(message).hexdigest()[:16]
 
 
 # -- the compiled core mirrors the Python core ---------------------------------------------------------

@@ -53,6 +53,7 @@ def _load():
         LUMA_BASE,
         CHROMA_BASE,
         _library_sha1_address(),
+        sha1_steps=_library_sha1_steps(),
         provenance=(
             structure_from_features,
             template_row,
@@ -62,6 +63,23 @@ def _load():
         ),
     )
     return _ccore
+
+
+def _library_sha1_steps() -> tuple[int, int, int]:
+    """Addresses of libcrypto's SHA1_Init, SHA1_Update and SHA1_Final, or zeros (an OpenSSL
+    built without its deprecated interfaces, or JPEGAUDIT_PLAIN_SHA1=1)."""
+    if os.environ.get("JPEGAUDIT_PLAIN_SHA1") == "1":
+        return (0, 0, 0)
+    import ctypes
+
+    for name in _LIBCRYPTO_SONAMES:
+        try:
+            library = ctypes.CDLL(name)
+            steps = (library.SHA1_Init, library.SHA1_Update, library.SHA1_Final)
+        except (OSError, AttributeError):
+            continue
+        return tuple(ctypes.cast(f, ctypes.c_void_p).value or 0 for f in steps)  # type: ignore[return-value]
+    return (0, 0, 0)
 
 
 def _library_sha1_address() -> int:
