@@ -28,9 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
@@ -304,21 +302,27 @@ def _with_labels(table: pa.Table, root: str, labels: LabelRule) -> pa.Table:
     """The compiled core leaves `label` null: set it from each path (files have no container
     label, so the rule's path label is the whole answer)."""
     index = table.schema.get_field_index("label")
-    paths = table.column("path")
-    if labels.source is None and not pc.any(pc.match_substring(paths, MEMBER_SEPARATOR)).as_py():
-        # The class folder depends on a file's folder alone: work it out once per folder (a
-        # batch of a walk holds a few), from its first file, not once per file.
-        # The key: the path with a non-empty last component replaced by NUL (never in a path),
-        # so that a path ending in "/" keeps a key of its own.
-        folders = pc.dictionary_encode(pc.replace_substring_regex(paths, "[^/]+$", "\x00"))
-        folders = folders.combine_chunks()
-        indices = folders.indices.to_numpy(zero_copy_only=False)
-        _, first = np.unique(indices, return_index=True)
-        per_folder = [labels.path_label(paths[int(k)].as_py(), root) for k in first]
-        values = pc.take(pa.array(per_folder, pa.string()), folders.indices)
+    paths = table.column("path").to_pylist()
+    if labels.source is None and not any(MEMBER_SEPARATOR in p for p in paths):
+        # The class folder of a path depends on its folder alone (for a path that ends in a
+        # name; tests/scanner/test_unit_labels.py): worked out once per folder of the batch.
+        by_folder: dict[str, str | None] = {}
+        values = []
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            if not name:
+                values.append(labels.path_label(path, root))
+                continue
+            label = by_folder.get(folder, _UNSEEN)
+            if label is _UNSEEN:
+                label = by_folder[folder] = labels.path_label(path, root)
+            values.append(label)
     else:
-        values = pa.array([labels.path_label(p, root) for p in paths.to_pylist()], pa.string())
-    return table.set_column(index, "label", values)
+        values = [labels.path_label(p, root) for p in paths]
+    return table.set_column(index, "label", pa.array(values, pa.string()))
+
+
+_UNSEEN = object()
 
 
 def done_part_name(unit: Unit) -> str:
