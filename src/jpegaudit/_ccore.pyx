@@ -2247,95 +2247,139 @@ cdef bytes _SCANNER_VERSION = b""
 cdef bint _configured = False
 
 
+cdef class OwnedBuffer:
+    """Memory malloc'd by a ColumnSet, handed to Arrow as it is (pa.py_buffer keeps this
+    object, which frees the memory with the last Arrow array using it): no copy into bytes."""
+
+    cdef char* data
+    cdef Py_ssize_t size
+    cdef Py_ssize_t shape[1]
+
+    def __dealloc__(self):
+        free(self.data)
+
+    def __getbuffer__(self, Py_buffer* view, int flags):
+        self.shape[0] = self.size
+        view.buf = self.data if self.data != NULL else <char*>b""
+        view.obj = self
+        view.len = self.size
+        view.readonly = 1
+        view.itemsize = 1
+        view.format = NULL
+        view.ndim = 1
+        view.shape = self.shape
+        view.strides = NULL
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* view):
+        pass
+
+    def __len__(self):
+        return self.size
+
+    def __bytes__(self):
+        return PyBytes_FromStringAndSize(self.data, self.size)
+
+
+cdef OwnedBuffer owned(char** data, Py_ssize_t size):
+    """An OwnedBuffer taking *data (left NULL: the ColumnSet no longer frees it)."""
+    cdef OwnedBuffer out = OwnedBuffer.__new__(OwnedBuffer)
+    out.data = data[0]
+    out.size = size
+    data[0] = NULL
+    return out
+
+
 cdef class ColumnSet:
     """One Arrow array per store column, built row by row: validity bits, values (bit-packed
-    for booleans) and, for strings, int32 offsets."""
+    for booleans) and, for strings, int32 offsets.
 
-    cdef Buf validity[MAX_COLUMNS]
-    cdef Buf values[MAX_COLUMNS]
-    cdef Buf offsets[MAX_COLUMNS]
+    Validity bitmaps, fixed-width values and string offsets have room for `capacity` rows,
+    zero-filled, so that adding a value is a store and adding a null is a count: the row count
+    is checked once per row (end_row grows every such buffer), not once per value. String
+    bytes grow as they come."""
+
+    cdef char* validity[MAX_COLUMNS]
+    cdef char* values[MAX_COLUMNS]  # fixed-width values or packed booleans
+    cdef int32_t* offsets[MAX_COLUMNS]  # strings: capacity + 1 of them
+    cdef Buf text[MAX_COLUMNS]  # strings: their bytes
     cdef Py_ssize_t nulls[MAX_COLUMNS]
     cdef Py_ssize_t length
+    cdef Py_ssize_t capacity
 
-    def __cinit__(self):
-        cdef int c
+    def __cinit__(self, Py_ssize_t rows=0):
         memset(self.validity, 0, sizeof(self.validity))
         memset(self.values, 0, sizeof(self.values))
         memset(self.offsets, 0, sizeof(self.offsets))
+        memset(self.text, 0, sizeof(self.text))
         memset(self.nulls, 0, sizeof(self.nulls))
         self.length = 0
-        for c in range(_ncols):
-            if _kind[c] == K_STRING:
-                buf_put(&self.offsets[c], b"\0\0\0\0", 4)
+        self.capacity = 0
+        self.grow(rows if rows > 64 else 64)
 
     def __dealloc__(self):
         cdef int c
         for c in range(MAX_COLUMNS):
-            buf_free(&self.validity[c])
-            buf_free(&self.values[c])
-            buf_free(&self.offsets[c])
+            free(self.validity[c])
+            free(self.values[c])
+            free(self.offsets[c])
+            buf_free(&self.text[c])
 
-    cdef inline int set_valid(self, int c, bint valid) except -1:
-        cdef Py_ssize_t bit = self.length
-        if bit % 8 == 0:
-            buf_byte(&self.validity[c], 0)
-        if valid:
-            self.validity[c].data[bit // 8] |= <char>(1 << (bit % 8))
-        else:
-            self.nulls[c] += 1
+    cdef int grow(self, Py_ssize_t rows) except -1:
+        """Room for `rows` rows in every fixed-size buffer, the new part zero-filled."""
+        cdef int c, kind
+        cdef Py_ssize_t old = self.capacity
+        for c in range(_ncols):
+            kind = _kind[c]
+            grow_zeroed(&self.validity[c], (old + 7) // 8, (rows + 7) // 8)
+            if kind == K_STRING:
+                grow_zeroed(<char**>&self.offsets[c], 4 * (old + 1) if old else 0, 4 * (rows + 1))
+            elif kind == K_BOOL:
+                grow_zeroed(&self.values[c], (old + 7) // 8, (rows + 7) // 8)
+            else:
+                grow_zeroed(&self.values[c], old * width_of(kind), rows * width_of(kind))
+        self.capacity = rows
         return 0
 
+    cdef inline void set_valid(self, int c) noexcept:
+        cdef Py_ssize_t bit = self.length
+        self.validity[c][bit >> 3] |= <char>(1 << (bit & 7))
+
     cdef int add_null(self, int c) except -1:
-        cdef int kind = _kind[c]
-        cdef int32_t end
-        self.set_valid(c, False)
-        if kind == K_STRING:
-            end = <int32_t>self.values[c].len
-            buf_put(&self.offsets[c], <char*>&end, 4)
-        elif kind == K_BOOL:
-            if self.length % 8 == 0:
-                buf_byte(&self.values[c], 0)
-        else:
-            buf_reserve(&self.values[c], 8)
-            memset(self.values[c].data + self.values[c].len, 0, width_of(kind))
-            self.values[c].len += width_of(kind)
+        # The value is already zero (and a string's offset is set by end_row's caller below).
+        self.nulls[c] += 1
+        if _kind[c] == K_STRING:
+            self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
         return 0
 
     cdef int add_int(self, int c, int64_t v) except -1:
         cdef int kind = _kind[c]
-        cdef int16_t v16
-        cdef int32_t v32
-        self.set_valid(c, True)
+        self.set_valid(c)
         if kind == K_INT16:
-            v16 = <int16_t>v
-            buf_put(&self.values[c], <char*>&v16, 2)
+            (<int16_t*>self.values[c])[self.length] = <int16_t>v
         elif kind == K_INT32:
-            v32 = <int32_t>v
-            buf_put(&self.values[c], <char*>&v32, 4)
+            (<int32_t*>self.values[c])[self.length] = <int32_t>v
         else:
-            buf_put(&self.values[c], <char*>&v, 8)
+            (<int64_t*>self.values[c])[self.length] = v
         return 0
 
     cdef int add_float(self, int c, double v) except -1:
-        self.set_valid(c, True)
-        buf_put(&self.values[c], <char*>&v, 8)
+        self.set_valid(c)
+        (<double*>self.values[c])[self.length] = v
         return 0
 
     cdef int add_bool(self, int c, bint v) except -1:
         cdef Py_ssize_t bit = self.length
-        self.set_valid(c, True)
-        if bit % 8 == 0:
-            buf_byte(&self.values[c], 0)
+        self.set_valid(c)
         if v:
-            self.values[c].data[bit // 8] |= <char>(1 << (bit % 8))
+            self.values[c][bit >> 3] |= <char>(1 << (bit & 7))
         return 0
 
     cdef int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
-        cdef int32_t end
-        self.set_valid(c, True)
-        buf_put(&self.values[c], s, n)
-        end = <int32_t>self.values[c].len
-        buf_put(&self.offsets[c], <char*>&end, 4)
+        self.set_valid(c)
+        buf_put(&self.text[c], s, n)
+        self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
         return 0
 
     cdef int add_str(self, int c, str s) except -1:
@@ -2360,6 +2404,8 @@ cdef class ColumnSet:
 
     cdef int end_row(self) except -1:
         self.length += 1
+        if self.length == self.capacity:
+            self.grow(2 * self.capacity)
         return 0
 
     def add_row(self, dict row):
@@ -2370,23 +2416,39 @@ cdef class ColumnSet:
         self.end_row()
 
     def finish(self):
-        """[(name, kind name, length, null count, validity, values, offsets)] per column, as
-        bytes (None where a buffer is not needed)."""
-        cdef int c
+        """[(name, length, null count, validity, values, offsets)] per column, as buffers
+        that own the memory (None where a buffer is not needed). The ColumnSet is empty
+        afterwards: call it once."""
+        cdef int c, kind
+        cdef Py_ssize_t n = self.length, bits = (self.length + 7) // 8
         out = []
         for c in range(_ncols):
-            validity = None
-            if self.nulls[c]:
-                validity = PyBytes_FromStringAndSize(self.validity[c].data, self.validity[c].len)
-            values = PyBytes_FromStringAndSize(self.values[c].data, self.values[c].len)
+            kind = _kind[c]
+            validity = owned(&self.validity[c], bits) if self.nulls[c] else None
             offsets = None
-            if _kind[c] == K_STRING:
-                offsets = PyBytes_FromStringAndSize(self.offsets[c].data, self.offsets[c].len)
-            out.append((_column_names[c], self.length, self.nulls[c], validity, values, offsets))
+            if kind == K_STRING:
+                values = owned(&self.text[c].data, self.text[c].len)
+                offsets = owned(<char**>&self.offsets[c], 4 * (n + 1))
+            elif kind == K_BOOL:
+                values = owned(&self.values[c], bits)
+            else:
+                values = owned(&self.values[c], n * width_of(kind))
+            out.append((_column_names[c], n, self.nulls[c], validity, values, offsets))
+        self.length = 0
         return out
 
     def __len__(self):
         return self.length
+
+
+cdef int grow_zeroed(char** data, Py_ssize_t old, Py_ssize_t new) except -1:
+    """realloc *data from `old` to `new` bytes, the added bytes zero."""
+    cdef char* grown = <char*>realloc(data[0], new if new > 0 else 1)
+    if grown == NULL:
+        raise MemoryError()
+    memset(grown + old, 0, new - old)
+    data[0] = grown
+    return 0
 
 
 cdef inline int width_of(int kind):
@@ -2699,8 +2761,8 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
                 object scanned_at, tuple limits, object fallback):
     """The rows of a FileBatch, as a ColumnSet: clean files audited here, every other entry by
     `fallback(k)` (the reference core's row dict for entry k, in order)."""
-    cdef ColumnSet cs = ColumnSet()
     cdef Py_ssize_t k, n = len(fs_paths), size
+    cdef ColumnSet cs = ColumnSet(n + 1)  # end_row grows it when full: n rows fit
     cdef int64_t mtime, when = timestamp_us(scanned_at)
     cdef Limits lim
     cdef Identity ident

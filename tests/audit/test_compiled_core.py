@@ -340,6 +340,40 @@ def test_a_scan_gives_the_same_store_with_either_core(tmp_path):
 
 # -- the compiled core's own pieces -------------------------------------------------------------------
 @needs_core
+@pytest.mark.parametrize("rows", [0, 1, 63, 64, 65, 200, 1000])
+def test_its_column_buffers_give_the_arrays_pyarrow_builds(rows):
+    """ColumnSet (room for 64 rows, doubled as it fills) against pa.array on the same values:
+    every column kind, nulls anywhere, strings empty and long, past every growth."""
+    from jpegaudit.store.arrow import ARROW_SCHEMA
+
+    rng = random.Random(rows)
+
+    def value(field):
+        if rng.random() < 0.3:
+            return None
+        kind = str(field.type)
+        if kind == "string":
+            return "".join(rng.choice("aé/\x00z") for _ in range(rng.choice([0, 1, 7, 300])))
+        if kind == "bool":
+            return rng.random() < 0.5
+        if kind == "double":
+            return rng.uniform(-1e9, 1e9)
+        if kind.startswith("timestamp"):
+            return datetime.fromtimestamp(rng.uniform(0, 2e9), timezone.utc).replace(microsecond=0)
+        bits = {"int16": 15, "int32": 31, "int64": 63}[kind]
+        return rng.randrange(-(2**bits), 2**bits)
+
+    table_rows = [{f.name: value(f) for f in ARROW_SCHEMA} for _ in range(rows)]
+    columns = core.ColumnSet()
+    for row in table_rows:
+        columns.add_row(row)
+    assert len(columns) == rows
+    ours = table_from_columns(columns.finish())
+    ours.validate(full=True)
+    assert ours.equals(rows_to_table(table_rows))
+
+
+@needs_core
 @pytest.mark.parametrize("how", ["configured", "one-call", "plain"])
 def test_its_sha1_is_hashlibs(how):
     """Each SHA-1 the core can use: libcrypto's in steps (what a machine with OpenSSL gets),
