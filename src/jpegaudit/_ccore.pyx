@@ -91,6 +91,8 @@ cdef int buf_reserve(Buf* b, Py_ssize_t extra) except -1:
     return 0
 
 cdef inline int buf_put(Buf* b, const char* src, Py_ssize_t n) except -1:
+    if n <= 0:  # nothing to copy (b.data and src may be NULL: memcpy must not see them)
+        return 0
     buf_reserve(b, n)
     memcpy(b.data + b.len, src, n)
     b.len += n
