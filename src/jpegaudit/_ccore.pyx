@@ -445,6 +445,8 @@ cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, 
         elif tag != 0x0112 and (typ == 1 or typ == 2 or typ == 7):
             if size > 4 * STRING_MAX_CHARS:
                 size = 4 * STRING_MAX_CHARS
+            if exif_string(data, tiff_at + value_at, size) is None:
+                continue  # `if text:` an empty value keeps an earlier entry's
             if tag == 0x010F:
                 e.make_at, e.make_len = tiff_at + value_at, size
             elif tag == 0x0110:
