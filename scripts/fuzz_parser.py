@@ -346,19 +346,15 @@ def make_differential_target():
     return check
 
 
-def minimize(compare, data: bytes, case: dict, budget: int = 3000) -> bytes:
-    """The shortest input found (chunk deletions, then byte clearing) that still disagrees on
-    the same columns, under the same case."""
-    want = sorted(compare(data, case))
+def minimize(holds, data: bytes, budget: int = 3000) -> bytes:
+    """The shortest input found (chunk deletions, then byte clearing) for which `holds` (the
+    same finding), within `budget` tries."""
     tries = 0
 
     def still(candidate: bytes) -> bool:
         nonlocal tries
         tries += 1
-        try:
-            return sorted(compare(candidate, case)) == want
-        except Exception:  # a reduction that crashes a core is another finding, not this one
-            return False
+        return holds(candidate)
 
     chunk = max(len(data) // 2, 1)
     while chunk >= 1 and tries < budget:
@@ -379,6 +375,14 @@ def minimize(compare, data: bytes, case: dict, budget: int = 3000) -> bytes:
             if still(candidate):
                 data = candidate
     return data
+
+
+def crashes_alike(check, data: bytes, signature: str) -> bool:
+    try:
+        check(data)
+    except Exception as exc:
+        return crash_signature(exc) == signature
+    return False
 
 
 def crash_signature(exc: BaseException) -> str:
@@ -459,7 +463,9 @@ class Recorder:
         except Exception as exc:  # every escape is a finding: record it and go on
             signature = crash_signature(exc)
             if signature not in self.crashes:
-                self.crashes[signature] = self.save("crash", data)
+                self.crashes[signature] = name = self.save("crash", data)
+                small = minimize(lambda candidate: crashes_alike(check, candidate, signature), data)
+                (self.out / name.replace(".bin", ".min.bin")).write_bytes(small)
         elapsed = time.process_time() - start
         self.slowest = max(self.slowest, elapsed)
         if elapsed > self.hang_seconds:
@@ -478,7 +484,15 @@ class Recorder:
             return
         name = self.save("disagreement", data)
         self.disagreements[signature] = name
-        small = minimize(check.compare, data, found.case)
+        want = sorted(found.differ)
+
+        def same_columns(candidate: bytes) -> bool:
+            try:
+                return sorted(check.compare(candidate, found.case)) == want
+            except Exception:  # a reduction that crashes a core is another finding
+                return False
+
+        small = minimize(same_columns, data)
         stem = self.out / name.removesuffix(".bin")
         stem.with_suffix(".min.bin").write_bytes(small)
         detail = {
