@@ -49,7 +49,7 @@ MIRRORS = {
     "quality.py": "c84dde2658cf9edbbf4b8090d9ebdc2fefe7dbd56983623e971685a319da4ec3",
     "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
     "audit/read.py": "5ddd03c848f2ee356ddcfaec4f3c3867b1c0f392542114d40c53b78c5832335f",
-    "audit/columns.py": "a22746230a833f8fffcf170de5435fd97af3d60eda9b6532feca0746e0219dc8",
+    "audit/columns.py": "f027fec5863a8fa3ad445deba768add74de28b2acabb1b2b667f8211c7e8a802",
     "audit/limits.py": "606749d90dd44255a9e45296aa54917ac2dc112b13671ce842ab16259ff5f849",
     "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
 }
@@ -282,6 +282,7 @@ cdef const char* process(int sof):
 DEF MAX_COMPONENTS = 255
 DEF MAX_RECORDED_APP_SEGMENTS = 64
 DEF MAX_RECORDED_MARKERS = 64
+DEF HUFFMAN_TABLES_MAX = 32767  # audit/columns.py HUFFMAN_TABLES_MAX (the int16 column)
 DEF MAX_SEGMENT_ITEMS = 1024  # table slots over the recorded DQT (DHT) segments; more: FALLBACK
 DEF MAX_IMAGE_RESOURCES = 1024
 DEF APP_PEEK_BYTES = 160
@@ -679,6 +680,8 @@ cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
         if total > 256 or i + 17 + total > end:
             return FALLBACK
         h.huffman_tables += 1
+        if h.huffman_tables > HUFFMAN_TABLES_MAX:
+            return FALLBACK  # more than the int16 column holds: the reference clamps and warns
         if record:
             if h.dht_items >= MAX_SEGMENT_ITEMS or tables >= 255:
                 return FALLBACK

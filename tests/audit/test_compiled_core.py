@@ -195,6 +195,36 @@ def test_an_empty_repeated_text_tag_keeps_the_earlier_value():
     assert assert_same(data)
 
 
+@pytest.mark.parametrize(
+    "per_segment", [[3800] * 10, [15] * 64 + [3800] * 9], ids=["10 DHT", "64 small + 9 DHT"]
+)
+def test_more_huffman_tables_than_the_column_holds_are_clamped_with_a_warning(
+    tmp_path, per_segment
+):
+    # Found by scripts/fuzz_parser.py: libjpeg accepts any number of table (re)definitions, and
+    # 38,001 of them (empty ones, 17 bytes each) overflowed the int16 column: the Python core's
+    # part failed to convert (no store), the compiled core wrapped the count to -27,535.
+    from jpegaudit import scan
+    from jpegaudit.store.reader import read_store
+
+    # (The second: past the 64 DHT segments whose tables the compiled core records, where
+    # only its count of tables sees them.)
+    empty_table = bytes(17)  # class 0, slot 0, no codes
+    data = hand_built(*(jb.segment(0xC4, empty_table * n) for n in per_segment))
+    reference = reference_row(data, "x.jpg")
+    total = sum(per_segment) + 1  # and hand_built's own table
+    assert reference["huffman_tables"] == 32767
+    assert reference["warnings"] == f"{total} Huffman tables (stored as 32767)"
+    assert reference["width"] == 16 and reference["error"] is None
+    if core is not None:  # handed back to the reference, which clamps
+        assert compiled_row(data, "x.jpg") is None
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "many.jpg").write_bytes(data)
+    scan([tmp_path / "data"], tmp_path / "store", jobs=1)
+    stored = read_store(tmp_path / "store")
+    assert stored["huffman_tables"].tolist() == [32767]
+
+
 def hand_built(*segments: bytes, frame: bytes | None = None) -> bytes:
     luma = jb.flat(8)
     frame = (

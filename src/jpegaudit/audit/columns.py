@@ -52,6 +52,12 @@ def internal_error(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}: {exc}"[:INTERNAL_ERROR_MAX_CHARS]
 
 
+# `huffman_tables` is an int16 column. libjpeg accepts any number of (re)definitions, so a
+# hostile header can hold tens of thousands (an empty table is 17 bytes): the count is clamped
+# with a warning instead of failing the part's conversion (found by scripts/fuzz_parser.py).
+HUFFMAN_TABLES_MAX = 32767
+
+
 def internal_error_row(path: str, origin: Origin, exc: BaseException, **columns) -> dict:
     """The row an entry gets when a bug stopped its audit: a parser bug must cost one row's
     detail, never the scan. `columns`: what is known without the audit (entry_type, bytes)."""
@@ -74,10 +80,12 @@ def fill_header_columns(row: dict, h: JpegHeader) -> Structure | None:
     warnings = list(h.warnings)
     if h.exif is not None:
         warnings.extend(h.exif.warnings)
+    if len(h.huffman_tables) > HUFFMAN_TABLES_MAX:
+        warnings.append(f"{len(h.huffman_tables)} Huffman tables (stored as {HUFFMAN_TABLES_MAX})")
     row["warnings"] = "; ".join(warnings) or None
     row["restart_interval"] = h.restart_interval
     row["header_bytes"] = h.sos_offset
-    row["huffman_tables"] = len(h.huffman_tables)
+    row["huffman_tables"] = min(len(h.huffman_tables), HUFFMAN_TABLES_MAX)
     if h.huffman_tables:
         row["huffman_standard"] = all(is_standard_huffman(t) for t in h.huffman_tables)
     app_markers = ",".join(
