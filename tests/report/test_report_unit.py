@@ -316,3 +316,33 @@ def test_default_jobs_is_one_on_a_saturated_machine(monkeypatch):
     assert build.default_jobs() == 2
     monkeypatch.setattr(build.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
     assert build.default_jobs() == 1
+
+
+def _dies_in_a_worker(parent: int, figure_of):
+    # A figure whose drawing kills the worker process that draws it (an out-of-memory kill,
+    # say); drawn in the report's own process it is an ordinary figure.
+    if os.getpid() != parent:
+        os._exit(1)
+    return figure_of()
+
+
+def test_a_worker_dying_mid_report_costs_no_figure(tmp_path, monkeypatch):
+    from functools import partial
+
+    from jpegaudit.report import build
+
+    real_jobs = build.figure_jobs
+
+    def jobs_with_a_killer(summary, *args):
+        jobs = real_jobs(summary, *args)
+        first = jobs[0]
+        killer = build.FigureJob(first.name, first.title, first.caption, first.section,
+                                 partial(_dies_in_a_worker, os.getpid(), first.render))  # fmt: skip
+        return [killer, *jobs[1:]]
+
+    monkeypatch.setattr(build, "figure_jobs", jobs_with_a_killer)
+    frame = store_frame([a_jpeg(i, "train" if i < 30 else "val") for i in range(40)])
+    one = build_report(frame, tmp_path / "one", jobs=1, thumbnails=False, umap=False)
+    two = build_report(frame, tmp_path / "two", jobs=2, thumbnails=False, umap=False)
+    assert list(two.summary["figures"]) == list(one.summary["figures"])
+    assert set(two.figures) == set(one.figures) and len(two.figures) >= 10
