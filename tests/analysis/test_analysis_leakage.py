@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from measure_label_leakage import dataset, shuffled
 
 from jpegaudit.analysis.leakage import derive_labels, label_leakage, with_labels
@@ -66,3 +68,20 @@ def test_one_label_is_not_judged():
     df = dataset("none").assign(label="only")
     result = label_leakage(df)
     assert not result["flagged"] and "fewer than two labels" in result["note"]
+
+
+def _label_by_rsplit(path) -> str:
+    # derive_labels's definition, one path at a time: the folder holding the member.
+    member = ("" if path is None else path).rsplit("::", 1)[-1]
+    parts = member.rsplit("/", 2)
+    return parts[-2] if len(parts) >= 2 else ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="ab/:.\n\r\u2028é", max_size=16)),
+                max_size=40))  # fmt: skip
+def test_derived_labels_follow_the_definition_on_any_path(paths):
+    series = pd.Series(paths, dtype=object, index=range(3, 3 + len(paths)))
+    derived = derive_labels(series)
+    assert derived.tolist() == [_label_by_rsplit(p) for p in paths]
+    assert derived.index.equals(series.index)
