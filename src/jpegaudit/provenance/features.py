@@ -99,35 +99,46 @@ def _marker_tokens(
     return tokens
 
 
-def layout(header: JpegHeader, huffman: str | None = None) -> str:
-    """The layout string (see the module docstring); empty without a frame. `huffman`:
-    `huffman_kind(header)` when the caller has it already."""
+def layout_key(header: JpegHeader, huffman: str | None = None) -> tuple | None:
+    """The features a layout is made of, as a tuple (None without a frame): what `layout`
+    renders once the first comment's text (slot 7, None without one) is classed, and what
+    identify.structure_of memoises on (it reads the text itself, for GD's quality).
+    `huffman`: `huffman_kind(header)` when the caller has it already."""
     frame = header.frame
     if frame is None:
-        return ""
+        return None
     j, a, scan = header.jfif, header.adobe, header.first_scan
-    return layout_from_key(
-        (
-            frame.sof,
-            frame.precision,
-            tuple((c.id, c.h, c.v, c.tq) for c in frame.components),
-            header.marker_order,
-            tuple(seg.ident for seg in header.app_segments),
-            header.dqt_segments,
-            header.dht_segments,
-            comment_class(header.comment) if header.comment_count else "",
-            header.restart_interval,
-            header.marker_count > len(header.marker_order),
-            None if j is None else (j.version, j.density_unit, j.x_density, j.y_density),
-            None if a is None else (a.version, a.flags0, a.flags1, a.transform),
-            huffman or huffman_kind(header),
-            None if scan is None else (len(header.sos_components), *scan),
-        )
+    return (
+        frame.sof,
+        frame.precision,
+        tuple((c.id, c.h, c.v, c.tq) for c in frame.components),
+        header.marker_order,
+        tuple(seg.ident for seg in header.app_segments),
+        header.dqt_segments,
+        header.dht_segments,
+        header.comment if header.comment_count else None,
+        header.restart_interval,
+        header.marker_count > len(header.marker_order),
+        None if j is None else (j.version, j.density_unit, j.x_density, j.y_density),
+        None if a is None else (a.version, a.flags0, a.flags1, a.transform),
+        huffman or huffman_kind(header),
+        None if scan is None else (len(header.sos_components), *scan),
     )
 
 
+def layout(header: JpegHeader, huffman: str | None = None) -> str:
+    """The layout string (see the module docstring); empty without a frame."""
+    key = layout_key(header, huffman)
+    return "" if key is None else layout_from_key(with_comment_class(key))
+
+
+def with_comment_class(key: tuple) -> tuple:
+    """A `layout_key` with its first comment's text replaced by its class."""
+    return (*key[:7], comment_class(key[7]), *key[8:])
+
+
 def layout_from_key(key: tuple) -> str:
-    """The layout string from the tuple `layout` builds (the comment already classed)."""
+    """The layout string from a `layout_key` whose comment is classed (`with_comment_class`)."""
     return _layout(*key)
 
 

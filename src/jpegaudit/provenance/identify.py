@@ -96,26 +96,10 @@ def structure_of(
         if huffman_standard is None
         else ("standard" if huffman_standard else "optimized")
     )
-    frame = header.frame
-    assert frame is not None
-    j, a, scan = header.jfif, header.adobe, header.first_scan
+    key = f.layout_key(header, huffman)
+    assert key is not None
     return _structure(
-        (
-            frame.sof,
-            frame.precision,
-            tuple((c.id, c.h, c.v, c.tq) for c in frame.components),
-            header.marker_order,
-            tuple(seg.ident for seg in header.app_segments),
-            header.dqt_segments,
-            header.dht_segments,
-            header.comment if header.comment_count else None,
-            header.restart_interval,
-            header.marker_count > len(header.marker_order),
-            None if j is None else (j.version, j.density_unit, j.x_density, j.y_density),
-            None if a is None else (a.version, a.flags0, a.flags1, a.transform),
-            huffman,
-            None if scan is None else (len(header.sos_components), *scan),
-        ),
+        key,
         tables,
         subsampling,
         header.photoshop_quality,
@@ -135,7 +119,7 @@ def _structure(
 ) -> Structure:
     sof, _, _, _, _, _, _, comment, _, _, _, adobe, huffman, _ = layout_key
     klass = f.comment_class(comment)
-    layout = f.layout_from_key(layout_key[:7] + (klass,) + layout_key[8:])
+    layout = f.layout_from_key((*layout_key[:7], klass, *layout_key[8:]))
     gd_quality = None
     if klass == "gd" and comment is not None:
         found = f.GD_QUALITY.search(comment)
