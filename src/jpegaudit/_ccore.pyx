@@ -992,6 +992,21 @@ cdef int UNIQUE_COUNT[2]
 cdef double LOG_REFERENCE[2][200][64]
 cdef double MEAN_LOG[2][200]
 DEF CLOSE_RELATIVE = 0.05
+# The distinct rows ordered by their mean log (ties by row order): the nearest search starts at
+# the mean nearest the table's and walks outward, stopping on each side at the first row the
+# mean bound rules out (every row beyond it is further still).
+cdef int BY_MEAN[2][200]  # distinct-row indices (into LOG_REFERENCE, MEAN_LOG), means ascending
+cdef double SORTED_MEAN[2][200]
+# max(1, round(CLOSE_RELATIVE * entry)) of each reference entry, as match_table counts "close"
+cdef int TOLERANCE[2][200][64]
+# Exact matches by hash: every distinct reference table once, with the qualities whose 16-bit or
+# baseline table it is (lo, hi and how many), in an open-addressed table of its key_hash.
+DEF EXACT_SLOTS = 512  # a power of two, over twice the 200 rows
+cdef struct ExactMatch:
+    int row  # a reference row with these values; -1: an empty slot
+    uint64_t hash
+    int lo, hi, ncandidates
+cdef ExactMatch EXACT[2][EXACT_SLOTS]
 
 cdef int ijg_scale(int quality):
     if quality < 1:
@@ -1037,31 +1052,78 @@ cdef inline double row_error(const double* reference, const double* observed, do
             return e
     return e
 
+cdef void order_by_mean(int kind):
+    """BY_MEAN and SORTED_MEAN of the distinct rows (an insertion sort, once, of 200 rows)."""
+    cdef int i, j, u
+    for i in range(UNIQUE_COUNT[kind]):
+        j = i
+        while j > 0 and MEAN_LOG[kind][BY_MEAN[kind][j - 1]] > MEAN_LOG[kind][i]:
+            BY_MEAN[kind][j] = BY_MEAN[kind][j - 1]
+            j -= 1
+        BY_MEAN[kind][j] = i
+    for i in range(UNIQUE_COUNT[kind]):
+        u = BY_MEAN[kind][i]
+        SORTED_MEAN[kind][i] = MEAN_LOG[kind][u]
+
+cdef void index_exact_matches(int kind):
+    """EXACT: each distinct reference table once, with its candidate qualities: q is one when
+    the table is q's 16-bit or baseline table (so q counts once when it is both)."""
+    cdef int r, q, slot, other
+    cdef uint64_t hv
+    for slot in range(EXACT_SLOTS):
+        EXACT[kind][slot].row = -1
+    for r in range(200):
+        hv = REFERENCE_HASH[kind][r]
+        slot = <int>(hv & (EXACT_SLOTS - 1))
+        while EXACT[kind][slot].row >= 0 and not (
+                EXACT[kind][slot].hash == hv
+                and memcmp(REFERENCE[kind][EXACT[kind][slot].row], REFERENCE[kind][r], 128) == 0):
+            slot = (slot + 1) & (EXACT_SLOTS - 1)
+        if EXACT[kind][slot].row >= 0:
+            continue  # an earlier row has these values: its entry already counts every q
+        EXACT[kind][slot].row = r
+        EXACT[kind][slot].hash = hv
+        EXACT[kind][slot].ncandidates = 0
+        for q in range(100):
+            other = -1
+            if memcmp(REFERENCE[kind][q], REFERENCE[kind][r], 128) == 0:
+                other = q
+            elif memcmp(REFERENCE[kind][100 + q], REFERENCE[kind][r], 128) == 0:
+                other = 100 + q
+            if other < 0:
+                continue
+            if EXACT[kind][slot].ncandidates == 0:
+                EXACT[kind][slot].lo = q + 1
+            EXACT[kind][slot].hi = q + 1
+            EXACT[kind][slot].ncandidates += 1
+
 cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
     """match_table: exact IJG match (every candidate quality), else the least-squares nearest
     quality in the log domain, summed entry by entry as the reference does."""
-    cdef int q, r, k, best
+    cdef int k, best
     cdef double observed[64]
-    cdef double d, tolerance
     cdef int diff
     cdef uint64_t hv = key_hash(<const uchar*>values, 128)
+    cdef int slot = <int>(hv & (EXACT_SLOTS - 1))
+    cdef ExactMatch* match
     out.ncandidates = 0
-    for q in range(100):
-        if ((REFERENCE_HASH[kind][q] == hv and memcmp(values, REFERENCE[kind][q], 128) == 0)
-                or (REFERENCE_HASH[kind][100 + q] == hv
-                    and memcmp(values, REFERENCE[kind][100 + q], 128) == 0)):
-            if out.ncandidates == 0:
-                out.lo = q + 1
-            out.hi = q + 1
-            out.ncandidates += 1
-    if out.ncandidates:
-        out.quality = out.lo
-        out.exact = True
-        out.sq_log_error = 0.0
-        out.close_entries = 64
-        return
-    cdef int u, count = UNIQUE_COUNT[kind], best_u = 0
-    cdef double mean = 0.0, best_e, e, distance, closest = INFINITY
+    while EXACT[kind][slot].row >= 0:  # every candidate quality at once (see configure)
+        match = &EXACT[kind][slot]
+        if match.hash == hv and memcmp(values, REFERENCE[kind][match.row], 128) == 0:
+            out.lo = match.lo
+            out.hi = match.hi
+            out.ncandidates = match.ncandidates
+            out.quality = out.lo
+            out.exact = True
+            out.sq_log_error = 0.0
+            out.close_entries = 64
+            return
+        slot = (slot + 1) & (EXACT_SLOTS - 1)
+    cdef int u, count = UNIQUE_COUNT[kind], best_u, lo_at, hi_at, mid, at
+    cdef double mean = 0.0, best_e, e, distance
+    cdef bint left_open, right_open
+    cdef const int* tolerance
+    cdef const uint16_t* reference
     for k in range(64):
         if values[k] < LOG2_SMALL_MAX:
             observed[k] = LOG2_SMALL[values[k]]
@@ -1069,40 +1131,68 @@ cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
             observed[k] = log2(<double>values[k])
         mean = mean + observed[k]
     mean = mean / 64
-    # The reference sums every row in full and takes the first least. Here: start from the
-    # row whose mean log is nearest, then skip any row whose error cannot be below the best
-    # found (Cauchy-Schwarz: sum of d^2 >= (sum of d)^2 / 64 = 64 (mean difference)^2, with a
-    # margin far above rounding), and stop a row's sum once it exceeds the best. The least
-    # error and its row come out exactly as the full search gives them.
-    for u in range(count):
-        distance = fabs(MEAN_LOG[kind][u] - mean)
-        if distance < closest:
-            closest = distance
-            best_u = u
+    # The reference sums every row in full and takes the first least. Here: start from a row
+    # whose mean log is nearest, then walk outward through the rows ordered by mean, skipping
+    # every row whose error cannot be below the best found (Cauchy-Schwarz: sum of d^2 >=
+    # (sum of d)^2 / 64 = 64 (mean difference)^2, with a margin far above rounding): on each
+    # side the first such row ends the walk, as the rows beyond it are further from the mean. A
+    # row's sum also stops once it exceeds the best. No row that could be least is skipped and
+    # each one's error is its full sum, so the least error and its row (the first in row order
+    # among equal errors) come out exactly as the full search gives them, whatever the start.
+    lo_at = 0
+    hi_at = count - 1
+    while hi_at - lo_at > 1:  # the last position whose mean is <= the table's, or 0
+        mid = (lo_at + hi_at) // 2
+        if SORTED_MEAN[kind][mid] <= mean:
+            lo_at = mid
+        else:
+            hi_at = mid
+    if hi_at > lo_at and fabs(SORTED_MEAN[kind][hi_at] - mean) < fabs(
+            SORTED_MEAN[kind][lo_at] - mean):
+        lo_at = hi_at
+    best_u = BY_MEAN[kind][lo_at]
     best_e = row_error(LOG_REFERENCE[kind][best_u], observed, INFINITY)
-    for u in range(count):
-        if u == best_u:
-            continue
-        distance = MEAN_LOG[kind][u] - mean
-        if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
-            continue
-        e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
-        if e < best_e or (e == best_e and u < best_u):
-            best_e = e
-            best_u = u
+    hi_at = lo_at + 1
+    lo_at = lo_at - 1
+    left_open = lo_at >= 0
+    right_open = hi_at < count
+    while left_open or right_open:
+        if left_open:
+            distance = SORTED_MEAN[kind][lo_at] - mean
+            if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
+                left_open = False
+            else:
+                u = BY_MEAN[kind][lo_at]
+                e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
+                if e < best_e or (e == best_e and u < best_u):
+                    best_e = e
+                    best_u = u
+                lo_at -= 1
+                left_open = lo_at >= 0
+        if right_open:
+            distance = SORTED_MEAN[kind][hi_at] - mean
+            if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
+                right_open = False
+            else:
+                u = BY_MEAN[kind][hi_at]
+                e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
+                if e < best_e or (e == best_e and u < best_u):
+                    best_e = e
+                    best_u = u
+                hi_at += 1
+                right_open = hi_at < count
     best = UNIQUE_ROWS[kind][best_u]
     out.quality = best % 100 + 1
     out.exact = False
     out.sq_log_error = best_e
     out.close_entries = 0
+    tolerance = TOLERANCE[kind][best]
+    reference = REFERENCE[kind][best]
     for k in range(64):
-        tolerance = nearbyint(CLOSE_RELATIVE * REFERENCE[kind][best][k])
-        if tolerance < 1:
-            tolerance = 1
-        diff = <int>values[k] - <int>REFERENCE[kind][best][k]
+        diff = <int>values[k] - <int>reference[k]
         if diff < 0:
             diff = -diff
-        if diff <= tolerance:
+        if diff <= tolerance[k]:
             out.close_entries += 1
 
 
@@ -1268,6 +1358,12 @@ cdef struct QEntry:
     char text[QTEXT_MAX]
 
 cdef QEntry* _qcache = NULL
+# Beside the entries (2 KiB each), their keys' hashes, and the hash last seen missing per slot:
+# a lookup that misses reads only these (16 KiB in all, where the entries are 2 MiB), and a
+# table set is stored on its second miss in a slot, so files whose tables no other file has
+# (most of a real dataset's nudged or non-IJG tables) do not each copy 2 KiB into the cache.
+cdef uint64_t _qcache_hash[QCACHE_SLOTS]  # of the entry in the slot (meaningful when used)
+cdef uint64_t _qcache_missed[QCACHE_SLOTS]
 
 cdef inline uint64_t key_hash(const uchar* s, Py_ssize_t n):
     """A 64-bit hash of a cache key, eight bytes at a time (only picks a slot: hits are
@@ -1313,8 +1409,9 @@ cdef int frame_quality_columns(Header* h, Buf* text, FrameQuality* fq) except -1
         memcpy(key + key_len + 1, h.qtables[slots[i]].values, 128)
         key_len += 129
     hv = key_hash(key, key_len)
-    entry = &_qcache[hv % QCACHE_SLOTS]
-    if entry.used and entry.hash == hv and entry.key_len == key_len and memcmp(
+    slot = <int>(hv % QCACHE_SLOTS)
+    entry = &_qcache[slot]
+    if _qcache_hash[slot] == hv and entry.used and entry.key_len == key_len and memcmp(
         entry.key, key, key_len
     ) == 0:
         fq[0] = entry.fq
@@ -1322,7 +1419,10 @@ cdef int frame_quality_columns(Header* h, Buf* text, FrameQuality* fq) except -1
         buf_put(text, entry.text, entry.text_len)
         return 0
     quality_columns(h, slots, ntables, text, fq)
-    if fq.text_len <= QTEXT_MAX:
+    if _qcache_missed[slot] != hv:
+        _qcache_missed[slot] = hv  # stored if it misses here again
+    elif fq.text_len <= QTEXT_MAX:
+        _qcache_hash[slot] = hv
         entry.used = True
         entry.hash = hv
         entry.key_len = key_len
@@ -1378,14 +1478,34 @@ cdef void estimate_quality(Header* h, int* slots, int ntables, FrameQuality* fq)
 
 cdef int format_tables(Header* h, int* slots, int ntables, Buf* text) except -1:
     """64 comma-separated values per table, tables joined by "/"."""
-    cdef int i, j
+    cdef int i, j, n, d
+    cdef unsigned int v
+    cdef char* at
+    cdef const uint16_t* values
+    # Room for the longest text first (five digits and a separator per value), then written
+    # without a bounds check per value: three digits from DIGITS3 always copied (its entries
+    # are four bytes), the pointer moved by the value's own length.
+    if ntables == 0:
+        return 0
+    buf_reserve(text, ntables * 64 * 6)
+    at = text.data + text.len
     for i in range(ntables):
-        if i:
-            buf_byte(text, b'/')
+        values = h.qtables[slots[i]].values
         for j in range(64):
-            if j:
-                buf_byte(text, b',')
-            buf_small_uint(text, h.qtables[slots[i]].values[j])
+            v = values[j]
+            if v < 1000:
+                memcpy(at, &DIGITS3[v][1], 3)
+                at += DIGITS3[v][0]
+            else:
+                n = 4 if v < 10000 else 5
+                for d in range(n - 1, -1, -1):
+                    at[d] = <char>(48 + v % 10)
+                    v //= 10
+                at += n
+            at[0] = b','
+            at += 1
+        (at - 1)[0] = b'/'  # the last value's separator: "/" between tables, dropped after
+    text.len = (at - 1) - text.data
     return 0
 
 cdef bint is_candidate(const uint16_t* values, int kind, int quality):
@@ -2899,7 +3019,7 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     global _known_tables_blob, _known_tables_count
     global _vcache
     cdef int c, k, q, r, kind, other, u
-    cdef double total
+    cdef double total, closeness
     cdef bint duplicate
     cdef Py_ssize_t at
     cdef size_t init, update, final
@@ -2979,6 +3099,12 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
             MEAN_LOG[kind][u] = total / 64
             UNIQUE_ROWS[kind][u] = r
             UNIQUE_COUNT[kind] += 1
+        order_by_mean(kind)
+        for r in range(200):
+            for k in range(64):
+                closeness = nearbyint(CLOSE_RELATIVE * REFERENCE[kind][r][k])
+                TOLERANCE[kind][r][k] = 1 if closeness < 1 else <int>closeness
+        index_exact_matches(kind)
     global _qcache
     if _qcache == NULL:
         _qcache = <QEntry*>calloc(QCACHE_SLOTS, sizeof(QEntry))
@@ -2986,4 +3112,6 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
             raise MemoryError()
     else:
         memset(_qcache, 0, QCACHE_SLOTS * sizeof(QEntry))
+    memset(_qcache_hash, 0, sizeof(_qcache_hash))
+    memset(_qcache_missed, 0, sizeof(_qcache_missed))
     _configured = True

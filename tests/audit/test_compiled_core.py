@@ -322,6 +322,63 @@ def test_mutated_real_headers_give_the_reference_row(data):
     assert_same(bytes(buf))
 
 
+def quantization_tables(kind: str) -> st.SearchStrategy[tuple[list[int], int]]:
+    """(natural-order values, bits): IJG's table at a quality (either variant), the same
+    nudged, 8-bit noise, 16-bit noise up to 65535 (five digits in the text), and a flat table."""
+    ijg = st.builds(
+        lambda q, baseline: list(jb.ijg_reference_table(q, kind, baseline)),
+        st.integers(1, 100),
+        st.booleans(),
+    )
+
+    def nudged(values: list[int], nudges: list[tuple[int, int]]) -> list[int]:
+        for at, by in nudges:
+            values[at] = min(max(values[at] + by, 1), 255)
+        return values
+
+    eight_bit = st.one_of(
+        ijg.filter(lambda v: max(v) <= 255),
+        st.builds(nudged, ijg.filter(lambda v: max(v) <= 255),
+                  st.lists(st.tuples(st.integers(0, 63), st.integers(-3, 3)), min_size=1,
+                           max_size=6)),
+        st.lists(st.integers(1, 255), min_size=64, max_size=64),
+        st.integers(1, 255).map(jb.flat),
+    )  # fmt: skip
+    sixteen_bit = st.one_of(ijg, st.lists(st.integers(1, 65535), min_size=64, max_size=64))
+    return st.one_of(eight_bit.map(lambda v: (v, 8)), sixteen_bit.map(lambda v: (v, 16)))
+
+
+@needs_core
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    luma=quantization_tables("luma"),
+    chroma=st.lists(quantization_tables("chroma"), min_size=0, max_size=2),
+    shared_chroma=st.booleans(),
+)
+def test_quantization_tables_give_the_reference_quality_columns(luma, chroma, shared_chroma):
+    """The quality fit (exact candidates, the nearest quality, its error and closeness), the
+    qtables text and its hash, for one to three distinct tables; each header three times, as
+    the compiled core stores a table set on its second miss and answers from it on the third."""
+    tables = [(0, *luma)] + [(k + 1, *t) for k, t in enumerate(chroma)]
+    bits = max(b for _, _, b in tables)
+    if not chroma:
+        components = [(1, 1, 1, 0)]
+    else:
+        last = 1 if shared_chroma or len(chroma) == 1 else 2
+        components = [(1, 2, 2, 0), (2, 1, 1, 1), (3, 1, 1, last)]
+    data = (
+        jb.SOI
+        + jb.dqt(*tables)
+        + jb.sof(0xC1 if bits == 16 else 0xC0, 16, 16, components)
+        + jb.std_dht()
+        + jb.sos(tuple(c[0] for c in components))
+        + b"\x12\x34" * 20
+        + jb.EOI
+    )
+    answered = [assert_same(data, "tables.jpg") for _ in range(3)]
+    assert answered == [True] * 3, "a clean header the compiled core handed back"
+
+
 _MUTATION_BASES = [pillow(quality=q, optimize=o) for q, o in ((75, False), (95, True))] + [
     HAND_BUILT["70 APPn segments"],
     pillow(quality=90, exif=exif_block(b"Canon\x00")),
