@@ -23,7 +23,7 @@ found as DIR/<set>-<N/1000>k for `--files N`, or named one by one with `--set-di
 One invocation times, per set, with the same process-pool size and on a warm page cache:
 
   io-floor     per file: os.open, os.fstat (the tail offset needs the size), os.pread of the same
-               head (16 KiB) and tail (64 bytes) jpegaudit reads, os.close. Nothing else.
+               head (4 KiB) and tail (64 bytes) jpegaudit reads, os.close. Nothing else.
   pillow       per file: lazy `Image.open`, `.quantization`, `JpegImagePlugin.get_sampling`,
                size, mode, then an exact IJG dictionary match of the luma and chroma tables
                (both the baseline-clamped and the 16-bit variants of libjpeg's formula, computed
@@ -86,7 +86,7 @@ from jpegaudit.api import scan as jpegaudit_scan  # imported up front: not part 
 from jpegaudit.audit import DEFAULT_LIMITS
 from jpegaudit.scanner.walk import walk
 
-HEAD_BYTES = DEFAULT_LIMITS.head_bytes  # what jpegaudit reads first (16 KiB)
+HEAD_BYTES = DEFAULT_LIMITS.head_bytes  # what jpegaudit reads first (4 KiB)
 TAIL_BYTES = DEFAULT_LIMITS.tail_bytes  # and from the end of the file (64 bytes)
 CHUNK = 1000  # paths per pool task, as jpegaudit's batch size
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)

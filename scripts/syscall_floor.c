@@ -1,5 +1,5 @@
 /* The system calls of a scan's reads, from C and nothing else: for every path in a list,
- * open, fstat, pread the first 16 KiB and (for files larger than that) the last 64 bytes,
+ * open, fstat, pread the first 4 KiB and (for files larger than that) the last 64 bytes,
  * close; prints the user and system CPU time per file. The I/O floor of scripts/bench_scan.py
  * does the same from Python; this says how much of that floor is the kernel's
  * (docs/performance.md, "What stays between jpegaudit and the floor").
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char head[16384], tail[64];
+static char head[4096], tail[64];  /* ReadLimits.head_bytes */
 
 static double seconds(struct timeval t) { return t.tv_sec + 1e-6 * t.tv_usec; }
 

@@ -48,9 +48,9 @@ MIRRORS = {
     "jpeg/markers.py": "9a065c54b29d0e5d58690f5aa50f133683c39a4129f697e4fab05a0fbb01b12a",
     "quality.py": "c84dde2658cf9edbbf4b8090d9ebdc2fefe7dbd56983623e971685a319da4ec3",
     "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
-    "audit/read.py": "5ddd03c848f2ee356ddcfaec4f3c3867b1c0f392542114d40c53b78c5832335f",
+    "audit/read.py": "655a0c48c7f5f8213de120e2de4250d58a54c0f468daa945df5a07695bb3bb71",
     "audit/columns.py": "f027fec5863a8fa3ad445deba768add74de28b2acabb1b2b667f8211c7e8a802",
-    "audit/limits.py": "606749d90dd44255a9e45296aa54917ac2dc112b13671ce842ab16259ff5f849",
+    "audit/limits.py": "6098d058320871c10fa77d7ef3e72b2e85ca3edf2df2775297b28c7ad418c2aa",
     "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
 }
 
@@ -2157,6 +2157,8 @@ cdef int read_into(Source* src, Buf* b, Py_ssize_t offset, Py_ssize_t n) except 
     b.len += n
     return 0
 
+DEF HEAD_GROWTH_HEADS = 4  # limits.HEAD_GROWTH_HEADS
+
 cdef int audit_bytes(Source* src, Py_ssize_t size, Limits* lim, Row* row, Header* h,
                        Buf* head, Buf* tail, Buf* text) except -1:
     """audit_bytes on the clean path: CLEAN with `row` filled, or FALLBACK."""
@@ -2179,6 +2181,8 @@ cdef int audit_bytes(Source* src, Py_ssize_t size, Limits* lim, Row* row, Header
         if upto > lim.max_header_bytes:
             return FALLBACK  # "header larger than the N-byte read cap"
         want = upto if upto > 2 * head.len else 2 * head.len
+        if want < HEAD_GROWTH_HEADS * lim.head_bytes:
+            want = HEAD_GROWTH_HEADS * lim.head_bytes
         if want > size:
             want = size
         if want > lim.max_header_bytes:

@@ -47,7 +47,7 @@ def jpeg_bytes(size=(32, 24), quality=75) -> bytes:
 
 
 def noisy_jpeg_bytes() -> bytes:
-    """About 48 KB: longer than the 16 KiB head, so its EOI is found by a separate tail read."""
+    """About 48 KB: longer than the head, so its EOI is found by a separate tail read."""
     pixels = np.random.default_rng(7).integers(0, 255, (200, 200, 3), dtype=np.uint8)
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "JPEG", quality=95)
@@ -254,6 +254,21 @@ def reads(monkeypatch, python_core) -> list[int]:
     return sizes
 
 
+def test_a_header_longer_than_the_head_costs_one_more_read(tmp_path, reads):
+    """A 10 KB header: the 4 KiB head, then one read on to four heads (not 8 KiB, then 16),
+    then the tail; read_bytes counts each."""
+    image = noisy_jpeg_bytes()
+    data = image[:2] + b"\xff\xfe" + struct.pack(">H", 10_002) + b"x" * 10_000 + image[2:]
+    head = DEFAULT_LIMITS.head_bytes
+    assert len(data) > 4 * head + 64
+    (tmp_path / "long.jpg").write_bytes(data)
+    scan(tmp_path / "long.jpg", tmp_path / "store", jobs=1)
+    row = rows_by_path(tmp_path / "store").iloc[0]
+    assert pd.isna(row["error"]) and row["header_bytes"] > 10_000
+    assert reads == [head, 3 * head, 64]
+    assert row["read_bytes"] == 4 * head + 64
+
+
 def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, reads):
     app1 = b"\xff\xe1" + struct.pack(">H", 65535) + b"x" * 65533
     target = tmp_path / "data" / "huge-header.jpg"
@@ -270,7 +285,8 @@ def test_a_60_mb_header_is_refused_at_the_read_cap_with_bounded_reads(tmp_path, 
     assert row["error"] == f"header larger than the {cap}-byte read cap"
     assert sum(reads) == row["read_bytes"]
     assert row["read_bytes"] <= cap + DEFAULT_LIMITS.max_tail_bytes
-    # the head doubles from 16 KiB to the cap: 11 reads, plus at most one for the tail
+    # the head grows from 4 KiB to the cap, doubling or straight to what a segment's length
+    # asks: at most 12 reads with the tail
     assert len(reads) <= 12
 
 

@@ -122,7 +122,7 @@ def test_check_from_list_gates_exactly_the_listed_files(tmp_path):
 
 
 def test_check_no_tail_scans_without_reading_tails(tmp_path):
-    # Files longer than the 16 KiB head, so that a tail read would be a read of its own.
+    # Files longer than the head (and than 16 KiB), so that a tail read is a read of its own.
     big = {f"big{i}.jpg": noise_jpeg((400, 300), 95, seed=i) for i in range(3)}
     assert all(len(data) > 16384 for data in big.values())
     make_files(tmp_path / "train", big)

@@ -3,15 +3,17 @@ as rows, shards cut short by the network, and --from-list."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sourcedata import comparable, dataset_files, tar_bytes, write_folder
+from sourcedata import comparable, dataset_files, noise_jpeg, tar_bytes, write_folder
 
 from jpegaudit.api import read_store, scan
+from jpegaudit.audit import DEFAULT_LIMITS
 from jpegaudit.cli import main
 from jpegaudit.scanner.engine import run_scan
 from jpegaudit.scanner.options import ScanOptions
-from jpegaudit.sources.remote import RemoteOptions
+from jpegaudit.sources.remote import DEFAULT_REMOTE, RemoteOptions
 from jpegaudit.sources.retry import RetryPolicy, call_with_retries, is_transient
 
 fsspec = pytest.importorskip("fsspec")
@@ -79,6 +81,27 @@ def test_memory_urls_give_the_folder_rows(flaky, folder_rows, tmp_path):
     assert "flakymem://data/loose/a/gray.jpg" in set(df["path"])
     assert set(df["split"]) == {"loose"}
     assert comparable(df).equals(folder_rows)
+
+
+def test_an_objects_first_range_is_long_whatever_the_local_head(flaky, tmp_path):
+    """A local file's first read is ReadLimits.head_bytes (4 KiB), an object's first range at
+    least RemoteOptions.first_range_bytes: its 10 KB header is then one request, not two, and
+    its row (read_bytes included) is the local file's."""
+    image = noise_jpeg((400, 300), 95)
+    data = image[:2] + b"\xff\xfe" + (10_002).to_bytes(2, "big") + b"x" * 10_000 + image[2:]
+    assert len(data) > DEFAULT_REMOTE.whole_object_bytes  # not fetched whole
+    assert DEFAULT_LIMITS.head_bytes < 12_000 < DEFAULT_REMOTE.first_range_bytes
+    flaky.pipe("/data/big/x.jpg", data)
+    scan("flakymem://data/big", tmp_path / "store", jobs=1)
+    ranges = [(start, end) for path, start, end in FlakyFS.reads if path.endswith("x.jpg")]
+    assert ranges == [(0, DEFAULT_REMOTE.first_range_bytes), (len(data) - 64, len(data))]
+    write_folder(tmp_path / "big", {"x.jpg": data})
+    scan(tmp_path / "big", tmp_path / "local-store", jobs=1)
+    remote, local = (read_store(tmp_path / s).iloc[0] for s in ("store", "local-store"))
+    assert remote["header_bytes"] > 10_000 and pd.isna(remote["error"])
+    assert remote["read_bytes"] > DEFAULT_LIMITS.head_bytes  # the head grew
+    same = ["read_bytes", "header_bytes", "bytes", "qtables_hash", "quality_luma", "truncated"]
+    assert remote[same].tolist() == local[same].tolist()
 
 
 def test_transient_errors_are_retried_and_leave_no_trace(flaky, folder_rows, tmp_path):

@@ -13,6 +13,7 @@ from PIL import Image
 from sourcedata import noise_jpeg
 
 from jpegaudit.api import read_store, scan
+from jpegaudit.audit import DEFAULT_LIMITS
 
 
 def jpeg(quality=75, size=(48, 32)) -> bytes:
@@ -106,5 +107,5 @@ def test_stored_member_is_read_by_range_head_and_tail_only(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "pread", counting_pread)
     scan(tmp_path / "x.zip", tmp_path / "store", jobs=1)
-    # The 30-byte local header, the 16 KiB head and the 64-byte tail: not the 100+ KB member.
-    assert preads == [30, 16384, 64] and len(big) > 100_000
+    # The 30-byte local header, the head and the 64-byte tail: not the 100+ KB member.
+    assert preads == [30, DEFAULT_LIMITS.head_bytes, 64] and len(big) > 100_000

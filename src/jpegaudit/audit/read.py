@@ -12,7 +12,7 @@ from jpegaudit.audit.cache import (
     whole_header_key,
 )
 from jpegaudit.audit.columns import fill_header_columns
-from jpegaudit.audit.limits import DEFAULT_LIMITS, ReadAt, ReadLimits
+from jpegaudit.audit.limits import DEFAULT_LIMITS, HEAD_GROWTH_HEADS, ReadAt, ReadLimits
 from jpegaudit.jpeg import NeedMoreData, parse_jpeg
 from jpegaudit.sniff import SNIFF_BYTES, is_ext_mismatch, sniff_format
 
@@ -66,7 +66,8 @@ def audit_bytes(
             if more.upto > limits.max_header_bytes:
                 header = None
                 break
-            want = min(size, max(more.upto, 2 * len(head)), limits.max_header_bytes)
+            grown = max(more.upto, 2 * len(head), HEAD_GROWTH_HEADS * limits.head_bytes)
+            want = min(size, grown, limits.max_header_bytes)
             extra = read_at(len(head), want - len(head))
             read_bytes += len(extra)
             if not extra:  # the file shrank while we read it

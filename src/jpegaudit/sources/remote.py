@@ -31,6 +31,11 @@ class RemoteOptions:
     # An object this small is fetched whole in one request: cheaper than a second request for
     # its tail (requests, not bytes, dominate object-store cost and latency).
     whole_object_bytes: int = 32 * 1024
+    # The first range of a larger object is at least this long, whatever ReadLimits.head_bytes
+    # asks for: a header that outgrows the first range costs a second request, and a request
+    # costs far more than the bytes (a local file's first read is smaller: there bytes cost).
+    # The audit's reads inside it are served from it, so `read_bytes` is a local file's.
+    first_range_bytes: int = 16 * 1024
     # Shards are streamed in ranges of this size.
     shard_block_bytes: int = 16 * 1024 * 1024
     # Loose objects audited at once per worker: hides request latency.
@@ -261,8 +266,11 @@ class RangeReader:
         for start, data in self._chunks:
             if start <= offset and end <= start + len(data):
                 return data[offset - start : end - start]
-        if not self._chunks and offset == 0 and self._size <= self._options.whole_object_bytes:
-            end = self._size
+        if not self._chunks and offset == 0:
+            if self._size <= self._options.whole_object_bytes:
+                end = self._size
+            else:
+                end = min(self._size, max(end, self._options.first_range_bytes))
         data = self._fetch(offset, end)
         self._chunks.append((offset, data))
         return data[: min(offset + n, self._size) - offset]
