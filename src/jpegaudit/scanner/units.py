@@ -16,6 +16,7 @@ plain, picklable data in and out, and never raise for anything a file or the net
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -51,6 +52,22 @@ from jpegaudit.sources.remote import (
 from jpegaudit.sources.retry import ReadFailed
 from jpegaudit.store.arrow import rows_to_table, table_from_columns, write_part_atomically
 from jpegaudit.store.files import PENDING_PREFIX
+
+
+def once_per_unit(method):
+    """A unit's method computed once and kept on the instance (units are frozen: the value
+    cannot change). `digest` hashes every path of a unit and is asked for several times a unit
+    (its part name, its key, the planner's done check)."""
+    name = f"_{method.__name__}_once"
+
+    @functools.wraps(method)
+    def memoised(self):
+        value = self.__dict__.get(name)
+        if value is None:
+            value = self.__dict__[name] = method(self)
+        return value
+
+    return memoised
 
 
 class LocalItem(NamedTuple):
@@ -134,6 +151,7 @@ class FileBatch:
             for k, (fs_path, path) in enumerate(zip(self.fs_paths, paths, strict=True))
         ]
 
+    @once_per_unit
     def digest(self) -> str:
         return "f" + unit_digest((self.split, *(self.paths or self.fs_paths)))
 
@@ -174,6 +192,7 @@ class ObjectBatch:
     fs: FsSpec
     items: tuple[ObjectItem, ...]
 
+    @once_per_unit
     def digest(self) -> str:
         return "o" + unit_digest(x for i in self.items for x in (i.entry.path, i.split))
 
@@ -213,6 +232,7 @@ class Shard:
     # that a shard read under other ones is not done.
     rule_key: str = DEFAULT_OPTIONS.container_key()
 
+    @once_per_unit
     def digest(self) -> str:
         # The version is in the name: a part for this exact shard content means "done".
         return "s" + unit_digest(
