@@ -34,6 +34,7 @@ import pyarrow as pa
 from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
 from jpegaudit.scanner.walk import Entry
+from jpegaudit.sources.compiled import compiled
 from jpegaudit.sources.container import MEMBER_SEPARATOR, ContainerBytes, shard_row
 from jpegaudit.sources.directory import LocalDirectory
 from jpegaudit.sources.labels import LabelRule
@@ -50,7 +51,12 @@ from jpegaudit.sources.remote import (
     info_with_retries,
 )
 from jpegaudit.sources.retry import ReadFailed
-from jpegaudit.store.arrow import rows_to_table, table_from_columns, write_part_atomically
+from jpegaudit.store.arrow import (
+    rows_to_table,
+    string_array,
+    table_from_columns,
+    write_part_atomically,
+)
 from jpegaudit.store.files import PENDING_PREFIX
 
 
@@ -155,10 +161,17 @@ class FileBatch:
     def digest(self) -> str:
         return "f" + unit_digest((self.split, *(self.paths or self.fs_paths)))
 
+    @staticmethod
+    def read_natively(options: ScanOptions) -> bool:
+        """Whether the compiled core reads the batch: its rows then come as column buffers,
+        and no Python value is converted to Arrow on the way (which makes pyarrow import
+        pandas, 0.13 s, in a process that has not)."""
+        return compiled is not None and options.backend == "header" and not options.deep
+
     def rows(self, context: UnitContext) -> UnitRows:
         options = context.options
         origin = Origin(self.split, self.root, context.scanned_at)
-        if options.backend == "header" and not options.deep:
+        if self.read_natively(options):
             entries: list[Entry] | None = None
 
             def reference_row(k: int) -> dict:
@@ -295,6 +308,11 @@ class Work:
     pending: bool  # its rows replace existing ones: written hidden, published by finalize
     options: ScanOptions  # the scan's, with `deep_reader` resolved (scanner.engine)
 
+    def converts_no_python_values(self) -> bool:
+        """Running it builds its table from column buffers alone (the compiled core reads local
+        files): it can run in a process that must not import pandas (process_pool.py)."""
+        return isinstance(self.unit, FileBatch) and self.unit.read_natively(self.options)
+
     def local_files(self) -> int | None:
         """How many local files the unit reads; None for objects and shards, whose cost is
         the network's or the container's."""
@@ -339,7 +357,7 @@ def _with_labels(table: pa.Table, root: str, labels: LabelRule) -> pa.Table:
             values.append(label)
     else:
         values = [labels.path_label(p, root) for p in paths]
-    return table.set_column(index, "label", pa.array(values, pa.string()))
+    return table.set_column(index, "label", string_array(values))
 
 
 _UNSEEN = object()
