@@ -273,20 +273,20 @@ def test_a_change_in_one_of_the_roots_of_a_shared_part_is_rescanned_alone(small_
     scan(small_roots, store, jobs=2)
     before = read_store(store).set_index("path")
     train, val, test = small_roots
-    changed = val / "dog" / "0.jpg"
-    changed.write_bytes(jpeg_bytes(quality=20, size=(40, 40)))
+    changed = [val / "dog" / "0.jpg", test / "dog" / "1.jpg"]  # one pending unit, two roots
+    for path in changed:
+        path.write_bytes(jpeg_bytes(quality=20, size=(40, 40)))
     (test / "cat" / "0.jpg").unlink()
-    (train / "dog" / "new.jpg").write_bytes(jpeg_bytes(quality=95))
+    added = train / "dog" / "new.jpg"
+    added.write_bytes(jpeg_bytes(quality=95))
     again = scan(small_roots, store, jobs=2)
-    assert (again.scanned, again.removed, again.unchanged) == (2, 1, len(before) - 2)
+    assert (again.scanned, again.removed, again.unchanged) == (3, 1, len(before) - 3)
     after = read_store(store).set_index("path")
     assert after.index.is_unique and len(after) == len(before)
-    assert after.loc[str(changed), "quality_luma"] == 20
-    assert after.loc[str(train / "dog" / "new.jpg"), ("split", "label")].tolist() == [
-        "train",
-        "dog",
-    ]
-    kept = before.index.difference([str(changed), str(test / "cat" / "0.jpg")])
+    assert after.loc[[str(p) for p in changed], "quality_luma"].tolist() == [20, 20]
+    assert after.loc[[str(p) for p in changed], "split"].tolist() == ["val", "test"]
+    assert after.loc[str(added), ["split", "label"]].tolist() == ["train", "dog"]
+    kept = before.index.difference([*map(str, changed), str(test / "cat" / "0.jpg")])
     pd.testing.assert_frame_equal(after.loc[kept], before.loc[kept])  # scanned_at included
     assert scan(small_roots, store, jobs=2).scanned == 0
 
