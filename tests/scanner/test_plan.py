@@ -16,7 +16,14 @@ import pytest
 from jpegaudit.audit import ReadLimits
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.plan import PlannedEntry, PlannedFiles, PlannedShard, Planner, batched_works
-from jpegaudit.scanner.units import FileBatch, LocalItem, ObjectBatch, ObjectItem, Shard
+from jpegaudit.scanner.units import (
+    FileBatch,
+    LocalItem,
+    MultiRootBatch,
+    ObjectBatch,
+    ObjectItem,
+    Shard,
+)
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.remote import FsSpec, RemoteEntry
 from jpegaudit.store.arrow import ARROW_SCHEMA
@@ -82,7 +89,9 @@ def test_skippable_rows_are_those_the_per_entry_rule_skipped(
 
 
 def old_batched_units(planned: list, batch_size: int) -> list:
-    """batched_works as it was: one planned item per file, batched per (bucket, replaces)."""
+    """batched_works as it was: one planned item per file, batched per (bucket, replaces); at
+    the end, what each root left (fewer than a batch) packed, in order, into units of up to a
+    batch, new and replacing apart."""
     buckets: dict[tuple, list] = defaultdict(list)
     specs = {}
     out = []
@@ -104,9 +113,23 @@ def old_batched_units(planned: list, batch_size: int) -> list:
         if len(bucket) >= batch_size:
             out.append((batch(key, bucket), p[2]))
             bucket.clear()
+    leftovers: dict[bool, list[FileBatch]] = {False: [], True: []}
     for key, bucket in buckets.items():
-        if bucket:
+        if bucket and key[0][0] == "local":
+            leftovers[key[1]].append(FileBatch.of(bucket))
+        elif bucket:
             out.append((batch(key, bucket), key[1]))
+    for replaces, batches in leftovers.items():
+        group: list[FileBatch] = []
+        for b in batches:
+            if group and sum(len(g.fs_paths) for g in group) + len(b.fs_paths) > batch_size:
+                out.append(
+                    (group[0] if len(group) == 1 else MultiRootBatch(tuple(group)), replaces)
+                )
+                group = []
+            group.append(b)
+        if group:
+            out.append((group[0] if len(group) == 1 else MultiRootBatch(tuple(group)), replaces))
     return out
 
 
@@ -182,3 +205,40 @@ def test_a_very_long_run_is_cut_into_whole_batches(tmp_path: Path):
     works = list(batched_works(iter([run]), ScanOptions(batch_size=1000), "/s", {}))
     assert [len(w.unit.fs_paths) for w in works] == [1000] * 25
     assert [p for w in works for p in w.unit.fs_paths] == fs_paths
+
+
+def small_roots(*sizes: int, replaces: bool = False) -> list[PlannedFiles]:
+    return [
+        PlannedFiles(f"/r{k}", f"s{k}", replaces, [f"/r{k}/{i}.jpg" for i in range(n)], None, b"")
+        for k, n in enumerate(sizes)
+    ]
+
+
+def test_what_small_roots_leave_goes_into_units_of_up_to_a_batch():
+    works = list(
+        batched_works(iter(small_roots(3, 4, 2, 6, 1)), ScanOptions(batch_size=10), "/s", {})
+    )
+    assert [type(w.unit) for w in works] == [MultiRootBatch, MultiRootBatch]
+    assert [[b.root for b in w.unit.batches] for w in works] == [
+        ["/r0", "/r1", "/r2"],
+        ["/r3", "/r4"],
+    ]
+    assert [w.local_files() for w in works] == [9, 7]
+
+
+def test_the_rest_of_a_large_root_joins_the_small_ones():
+    works = list(batched_works(iter(small_roots(25, 3)), ScanOptions(batch_size=10), "/s", {}))
+    assert [w.local_files() for w in works] == [10, 10, 8]
+    assert [b.root for b in works[2].unit.batches] == ["/r0", "/r1"]
+
+
+def test_a_root_left_alone_is_a_file_batch_named_as_before():
+    (work,) = batched_works(iter(small_roots(3)), ScanOptions(batch_size=10), "/s", {})
+    assert work.unit == FileBatch("/r0", "s0", ("/r0/0.jpg", "/r0/1.jpg", "/r0/2.jpg"), None, b"")
+
+
+def test_new_and_replacing_files_of_small_roots_go_in_units_apart():
+    planned = small_roots(2, 2) + small_roots(3, 3, replaces=True)
+    works = list(batched_works(iter(planned), ScanOptions(batch_size=100), "/s", {}))
+    assert [(w.pending, w.local_files()) for w in works] == [(False, 4), (True, 6)]
+    assert all(isinstance(w.unit, MultiRootBatch) for w in works)

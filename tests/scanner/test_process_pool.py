@@ -1,6 +1,8 @@
 """What a scan's processes cost besides the files: the pool starts only for units to run, with
-no more workers than units, and one worker for a plan of few files; neither the main process of a rescan nor a pool worker makes
-pyarrow import pandas; units that replace nothing send no paths back."""
+no more workers than units; a plan of few files runs in the main process (in one worker when the
+reference core reads it); neither the main process of a scan nor a pool worker makes pyarrow
+import pandas; Ctrl-C in a plan run in the main process keeps the units done; units that
+replace nothing send no paths back."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import pytest
 from PIL import Image
 
 import jpegaudit.scanner.process_pool as process_pool
-from jpegaudit.api import scan
+import jpegaudit.scanner.units as units
+from jpegaudit.api import read_store, scan
 from jpegaudit.scanner.options import ScanOptions
+from jpegaudit.scanner.result import ScanInterrupted
 from jpegaudit.scanner.units import FileBatch, Work, run_unit
 
 
@@ -67,15 +71,45 @@ def test_a_plan_of_one_unit_forks_one_worker(folder, tmp_path, pools, no_small_p
     assert pools == [1, 4]
 
 
-def test_a_plan_of_few_files_runs_in_one_worker(folder, tmp_path, pools, monkeypatch):
+def test_a_plan_of_few_files_runs_in_this_process(folder, tmp_path, pools, monkeypatch):
     result = scan(folder, tmp_path / "store", jobs=4, batch_size=7)  # 5 units, 30 files
-    assert (result.scanned, result.units, pools) == (30, 5, [1])
+    assert (result.scanned, result.units, pools) == (30, 5, [])
     monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 30)  # 30 files is no longer few
     scan(folder, tmp_path / "store2", jobs=4, batch_size=7)
-    assert pools == [1, 4]
+    assert pools == [4]
     monkeypatch.setattr(process_pool, "SMALL_PLAN_FILES", 31)
     scan(folder, tmp_path / "store3", jobs=4, batch_size=7)
-    assert pools == [1, 4, 1]
+    assert pools == [4]
+
+
+def test_a_plan_of_few_files_the_reference_core_reads_runs_in_one_worker(
+    folder, tmp_path, pools, monkeypatch
+):
+    monkeypatch.setattr(units, "compiled", None)  # as with JPEGAUDIT_CORE=python
+    result = scan(folder, tmp_path / "store", jobs=4, batch_size=7)
+    assert (result.scanned, result.units, pools) == (30, 5, [1])
+
+
+def test_ctrl_c_in_a_plan_run_here_keeps_the_units_done(folder, tmp_path, monkeypatch):
+    real, calls = process_pool.audit_unit, []
+
+    def interrupted_at_the_third(work):
+        calls.append(work)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(work)
+
+    monkeypatch.setattr(process_pool, "audit_unit", interrupted_at_the_third)
+    store = tmp_path / "store"
+    with pytest.raises(ScanInterrupted) as info:
+        scan(folder, store, jobs=2, batch_size=7)
+    assert (info.value.result.scanned, info.value.result.units) == (14, 2)
+    assert len(read_store(store)) == 14
+    monkeypatch.setattr(process_pool, "audit_unit", real)
+    again = scan(folder, store, jobs=2, batch_size=7)
+    final = read_store(store)
+    assert (again.scanned, again.unchanged) == (16, 14)
+    assert len(final) == 30 and final["path"].is_unique
 
 
 def test_the_plan_is_read_only_as_far_as_the_worker_count_needs(tmp_path, monkeypatch):
@@ -107,19 +141,22 @@ def test_units_that_replace_no_row_send_no_paths_back(folder, tmp_path):
         assert done.paths == (fs_paths if pending else ())
 
 
-def test_neither_a_rescan_nor_the_workers_make_pyarrow_import_pandas(folder, tmp_path):
-    """In fresh processes (this one has pandas already): a fresh scan's workers, a rescan with
-    nothing to read, and a rescan that rewrites a part (a file deleted, one changed)."""
+@pytest.mark.parametrize("small_plans", [2000, 0], ids=["in-this-process", "in-workers"])
+def test_neither_a_scan_nor_the_workers_make_pyarrow_import_pandas(folder, tmp_path, small_plans):
+    """In fresh processes (this one has pandas already): a fresh scan (in the main process, or
+    in workers), a rescan with nothing to read, and a rescan that rewrites a part (a file
+    deleted, one changed)."""
     code = textwrap.dedent(
         f"""
         import os, sys
         import jpegaudit.scanner.process_pool as pool
         from jpegaudit.api import scan
 
+        pool.SMALL_PLAN_FILES = {small_plans}
         real = pool.audit_unit
         def audit_unit(work):
             done = real(work)
-            with open({str(tmp_path / "workers.txt")!r}, "a") as f:
+            with open({str(tmp_path / "units.txt")!r}, "a") as f:
                 f.write(str("pandas" in sys.modules) + "\\n")
             return done
         pool.audit_unit = audit_unit
@@ -137,4 +174,4 @@ def test_neither_a_rescan_nor_the_workers_make_pyarrow_import_pandas(folder, tmp
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["30", "30", "1", "1", "False"]
-    assert (tmp_path / "workers.txt").read_text().split() == ["False"] * 4
+    assert (tmp_path / "units.txt").read_text().split() == ["False"] * 4

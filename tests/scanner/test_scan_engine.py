@@ -232,3 +232,74 @@ def test_read_store_reads_only_the_columns_asked_for(dataset, tmp_path):
     assert list(df.columns) == ["path", "quality_luma"] and len(df) == 5
     with pytest.raises(StoreError, match="no column 'nope'"):
         read_store(tmp_path / "store", columns=["nope"])
+
+
+# -- several small roots in one part -----------------------------------------------------------
+
+
+@pytest.fixture
+def small_roots(tmp_path):
+    """Three folders of a few files each, with class folders (labels)."""
+    roots = []
+    for k, split in enumerate(("train", "val", "test")):
+        root = tmp_path / "ds" / split
+        for cls in ("cat", "dog"):
+            (root / cls).mkdir(parents=True)
+            for i in range(k + 2):
+                (root / cls / f"{i}.jpg").write_bytes(jpeg_bytes(quality=40 + 10 * k + i))
+        roots.append(root)
+    return roots
+
+
+def rows_by_path(store) -> pd.DataFrame:
+    return read_store(store).drop(columns=["scanned_at"]).set_index("path").sort_index()
+
+
+def test_small_roots_share_one_part_with_the_rows_each_would_have_alone(small_roots, tmp_path):
+    scan(small_roots, tmp_path / "together", jobs=2)
+    assert len(ScanStore(tmp_path / "together").part_files()) == 1
+    for k, root in enumerate(small_roots):
+        scan(root, tmp_path / f"alone{k}", jobs=2)
+    alone = pd.concat([rows_by_path(tmp_path / f"alone{k}") for k in range(3)]).sort_index()
+    together = rows_by_path(tmp_path / "together")
+    pd.testing.assert_frame_equal(together, alone)
+    assert sorted(set(zip(together["split"], together["label"], strict=True))) == [
+        (s, c) for s in ("test", "train", "val") for c in ("cat", "dog")
+    ]
+
+
+def test_a_change_in_one_of_the_roots_of_a_shared_part_is_rescanned_alone(small_roots, tmp_path):
+    store = tmp_path / "store"
+    scan(small_roots, store, jobs=2)
+    before = read_store(store).set_index("path")
+    train, val, test = small_roots
+    changed = [val / "dog" / "0.jpg", test / "dog" / "1.jpg"]  # one pending unit, two roots
+    for path in changed:
+        path.write_bytes(jpeg_bytes(quality=20, size=(40, 40)))
+    (test / "cat" / "0.jpg").unlink()
+    added = train / "dog" / "new.jpg"
+    added.write_bytes(jpeg_bytes(quality=95))
+    again = scan(small_roots, store, jobs=2)
+    assert (again.scanned, again.removed, again.unchanged) == (3, 1, len(before) - 3)
+    after = read_store(store).set_index("path")
+    assert after.index.is_unique and len(after) == len(before)
+    assert after.loc[[str(p) for p in changed], "quality_luma"].tolist() == [20, 20]
+    assert after.loc[[str(p) for p in changed], "split"].tolist() == ["val", "test"]
+    assert after.loc[str(added), ["split", "label"]].tolist() == ["train", "dog"]
+    kept = before.index.difference([*map(str, changed), str(test / "cat" / "0.jpg")])
+    pd.testing.assert_frame_equal(after.loc[kept], before.loc[kept])  # scanned_at included
+    assert scan(small_roots, store, jobs=2).scanned == 0
+
+
+def test_rescanning_one_root_of_a_shared_part_keeps_the_others_rows(small_roots, tmp_path):
+    store = tmp_path / "store"
+    scan(small_roots, store, jobs=2)
+    before = read_store(store).set_index("path")
+    train, val, test = small_roots
+    (val / "cat" / "1.jpg").unlink()
+    (train / "cat" / "0.jpg").unlink()  # not rescanned: its row stays
+    again = scan(val, store, jobs=2)
+    assert (again.scanned, again.removed) == (0, 1)
+    after = read_store(store).set_index("path")
+    assert sorted(after.index) == sorted(before.index.difference([str(val / "cat" / "1.jpg")]))
+    pd.testing.assert_frame_equal(after, before.loc[after.index])

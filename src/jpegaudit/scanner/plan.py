@@ -27,6 +27,7 @@ from jpegaudit.scanner.result import ScanError
 from jpegaudit.scanner.roots import Root, read_list_file, url_split
 from jpegaudit.scanner.units import (
     FileBatch,
+    MultiRootBatch,
     ObjectBatch,
     ObjectItem,
     Shard,
@@ -477,7 +478,9 @@ def batched_works(
     drops_when_done: dict[str, list[str]],
 ) -> Iterator[Work]:
     """Units of work for the planned entries: each shard alone, files and objects in batches
-    of `options.batch_size` per bucket (new and replacing entries apart). Records in
+    of `options.batch_size` per bucket (new and replacing entries apart). The files left in
+    each root's buckets at the end (fewer than a batch) go together, in units of up to a batch
+    (`MultiRootBatch`), so that five small folders make one part, not five. Records in
     `drops_when_done` the stored rows each replacing shard's part supersedes."""
     size = options.batch_size
     buckets: dict[tuple, _Files | list[ObjectItem]] = {}
@@ -506,12 +509,30 @@ def batched_works(
             if len(items) >= size:
                 yield Work(ObjectBatch(specs[key], tuple(items)), store_dir, p.replaces, options)
                 items.clear()
+    leftovers: dict[bool, list[FileBatch]] = {False: [], True: []}
     for key, bucket in buckets.items():
         if isinstance(bucket, _Files):
             if len(bucket):
-                yield Work(bucket.take(len(bucket)), store_dir, key[1], options)
+                leftovers[key[1]].append(bucket.take(len(bucket)))
         elif bucket:
             yield Work(ObjectBatch(specs[key], tuple(bucket)), store_dir, key[1], options)
+    for replaces, batches in leftovers.items():
+        for unit in _packed(batches, size):
+            yield Work(unit, store_dir, replaces, options)
+
+
+def _packed(batches: list[FileBatch], size: int) -> Iterator[FileBatch | MultiRootBatch]:
+    """`batches` (each of fewer than `size` files), in order, as units of up to `size` files:
+    a batch alone stays itself (its part keeps the name it always had)."""
+    group: list[FileBatch] = []
+    files = 0
+    for batch in [*batches, None]:
+        if group and (batch is None or files + len(batch.fs_paths) > size):
+            yield group[0] if len(group) == 1 else MultiRootBatch(tuple(group))
+            group, files = [], 0
+        if batch is not None:
+            group.append(batch)
+            files += len(batch.fs_paths)
 
 
 class _Files:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import chain
 from pathlib import Path
@@ -22,15 +22,17 @@ class ProcessPoolDistributor(Distributor):
     ignore SIGINT and finish their unit; Ctrl-C stops handing out new ones.
 
     The pool starts with the first unit, so a rescan with nothing to read starts no process,
-    and with no more workers than the plan has units (a plan of one unit forks one worker)."""
+    and with no more workers than the plan has units (a plan of one unit forks one worker).
+    A plan of fewer than SMALL_PLAN_FILES local files runs here, in this process, when the
+    compiled core reads all of it (one worker would run it as serially, after a fork; the
+    reference core's rows would make pyarrow import pandas here)."""
 
     def __init__(self, options: ScanOptions, store_root: Path) -> None:
         self.jobs = options.worker_count()  # workers write parts into work.store themselves
 
     def run(self, works: Iterator[Work], record: Record) -> None:
         if self.jobs == 1:
-            for w in works:
-                record(audit_unit(w))
+            _run_here(works, record)
             return
         works = iter(works)
         first, whole_plan = _head_of_plan(works, self.jobs)
@@ -39,6 +41,9 @@ class ProcessPoolDistributor(Distributor):
         in_flight: set[Future] = set()
         workers = min(self.jobs, len(first))
         if whole_plan and _local_files(first) < SMALL_PLAN_FILES:
+            if all(w.converts_no_python_values() for w in first):
+                _run_here(first, record)
+                return
             workers = 1
         _prepare_to_fork()
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
@@ -66,10 +71,19 @@ class ProcessPoolDistributor(Distributor):
                 raise
 
 
-# A plan of fewer local files than this runs in one worker: a second worker's start (the fork,
-# its first touches of the parent's memory, its own first-use costs: about 10 ms) costs more
-# than it saves on a thousand files' 12 ms of work.
+# A plan of fewer local files than this runs in this process (or in one worker): a second
+# worker's start (the fork, its first touches of the parent's memory, its own first-use costs:
+# about 10 ms) costs more than it saves on a thousand files' 12 ms of work, and the first
+# worker's costs as much and saves nothing (corpora, 159 files: 35 ms of CPU a scan with one
+# worker, 15 ms here).
 SMALL_PLAN_FILES = 2000
+
+
+def _run_here(works: Iterable[Work], record: Record) -> None:
+    """Each unit in this process, recorded as it ends. Ctrl-C stops the unit running (its part
+    is written whole or not at all) and keeps every unit recorded before it."""
+    for w in works:
+        record(audit_unit(w))
 
 
 def _head_of_plan(works: Iterator[Work], jobs: int) -> tuple[list[Work], bool]:
