@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jpegaudit.scanner.units import _with_labels
 from jpegaudit.sources.labels import DEFAULT_LABELS
@@ -32,3 +34,18 @@ def test_member_paths_take_the_per_path_rule():
     paths = ["s.tar::n01/x.jpg", "s.tar::y.jpg", "root/n01/z.jpg"]
     got = _with_labels(table_of(paths), "root", DEFAULT_LABELS).column("label").to_pylist()
     assert got == [DEFAULT_LABELS.path_label(p, "root") for p in paths] == ["n01", None, "n01"]
+
+
+_PIECES = st.sampled_from(["a", "root", "n01", "/", "//", "x.jpg", "\n", "\u2028", ":", " ", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paths=st.lists(st.lists(_PIECES, max_size=6).map("".join), min_size=1, max_size=30),
+    root=st.sampled_from(["a", "root", "/", "root/", "", "x.jpg"]),
+)
+def test_labels_per_folder_equal_the_rule_per_path_on_any_paths(paths, root):
+    """Bare names, empty paths, paths ending in "/", doubled slashes, newlines: each path's
+    label is the rule's, however the batch's paths share folders."""
+    got = _with_labels(table_of(paths), root, DEFAULT_LABELS).column("label").to_pylist()
+    assert got == [DEFAULT_LABELS.path_label(p, root) for p in paths]
