@@ -18,6 +18,7 @@ Every read of the header bytes is bounds-checked against the bytes read; nothing
 is trusted as a length or an offset before it is checked.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
@@ -1982,10 +1983,11 @@ cdef tuple segments_of(const uint8_t* lengths, const uint8_t* items, int segment
 
 cdef int add_value(ColumnSet cs, int c, object value) except -1:
     if value is None:
-        return cs.add_null(c)
+        return 0  # null
     if isinstance(value, str):
         return cs.add_str(c, value)
-    return cs.add_int(c, value)
+    cs.add_int(c, value)
+    return 0
 
 cdef bint frame_tables_defined(Header* h):
     """No "quantization table N used but never defined" error (lossless frames need none)."""
@@ -2148,8 +2150,7 @@ _KINDS = {"string": K_STRING, "int16": K_INT16, "int32": K_INT32, "int64": K_INT
 
 # What a clean row puts in each column (by the column's name in schema.COLUMNS); a column not
 # listed here is null in a clean row.
-cdef enum Field:
-    F_NULL
+cdef enum:  # the fields of a clean row
     F_PATH
     F_SPLIT
     F_ROOT
@@ -2217,6 +2218,7 @@ cdef enum Field:
     F_TRAILING_BYTES
     F_TAIL_CHECKED
     F_BACKEND
+    F_COUNT
 
 _FIELDS = {
     "path": F_PATH, "split": F_SPLIT, "root": F_ROOT, "entry_type": F_ENTRY_TYPE,
@@ -2245,10 +2247,22 @@ _FIELDS = {
     "trailing_bytes": F_TRAILING_BYTES, "tail_checked": F_TAIL_CHECKED, "backend": F_BACKEND,
 }
 
+# The kind of value emit_row writes in each field's column (integers: any integer kind).
+_TEXT_FIELDS = {"path", "split", "root", "entry_type", "scanner_version", "format", "ext",
+                "component_ids", "color", "sampling_factors", "subsampling", "process",
+                "qtable_ids", "qtables", "qtables_hash", "quality_chroma_range", "encoder",
+                "encoder_detail", "encoder_confidence", "header_signature", "app_markers",
+                "jfif_version", "exif_make", "exif_model", "exif_software", "icc_colorspace",
+                "comment", "backend"}
+_BOOL_FIELDS = {"ext_mismatch", "chroma_factors_differ", "progressive", "arithmetic",
+                "quality_exact", "huffman_standard", "jfif", "exif", "xmp", "icc", "mpf",
+                "photoshop", "truncated", "tail_checked"}
+_FLOAT_FIELDS = {"quality_fit_error", "quality_closeness"}
+
 DEF MAX_COLUMNS = 256
 cdef int _ncols = 0
 cdef int _kind[MAX_COLUMNS]
-cdef int _field[MAX_COLUMNS]
+cdef int _col[F_COUNT]  # the column of each field (configure: every one is in the schema)
 cdef list _column_names = []
 cdef bytes _SCANNER_VERSION = b""
 cdef bint _configured = False
@@ -2298,20 +2312,25 @@ cdef OwnedBuffer owned(char** data, Py_ssize_t size):
     return out
 
 
+@cython.final
 cdef class ColumnSet:
     """One Arrow array per store column, built row by row: validity bits, values (bit-packed
     for booleans) and, for strings, int32 offsets.
 
     Validity bitmaps, fixed-width values and string offsets have room for `capacity` rows,
-    zero-filled, so that adding a value is a store and adding a null is a count: the row count
-    is checked once per row (end_row grows every such buffer), not once per value. String
-    bytes grow as they come."""
+    zero-filled, so that adding a value is a store and a null costs nothing at all: a column's
+    null count is its rows less its values (finish), and a string column's offsets are written
+    when a value comes (the nulls since the last value repeat its end offset) and to the last
+    row by finish. The row count is checked once per row (end_row grows every such buffer),
+    not once per value. String bytes grow as they come, to what the rows so far say the
+    capacity needs (one reallocation in a batch, not one per doubling)."""
 
     cdef char* validity[MAX_COLUMNS]
     cdef char* values[MAX_COLUMNS]  # fixed-width values or packed booleans
     cdef int32_t* offsets[MAX_COLUMNS]  # strings: capacity + 1 of them
     cdef Buf text[MAX_COLUMNS]  # strings: their bytes
-    cdef Py_ssize_t nulls[MAX_COLUMNS]
+    cdef Py_ssize_t valid[MAX_COLUMNS]  # values added: the other rows are nulls
+    cdef Py_ssize_t filled[MAX_COLUMNS]  # strings: offsets[0..filled] are written
     cdef Py_ssize_t length
     cdef Py_ssize_t capacity
 
@@ -2320,7 +2339,8 @@ cdef class ColumnSet:
         memset(self.values, 0, sizeof(self.values))
         memset(self.offsets, 0, sizeof(self.offsets))
         memset(self.text, 0, sizeof(self.text))
-        memset(self.nulls, 0, sizeof(self.nulls))
+        memset(self.valid, 0, sizeof(self.valid))
+        memset(self.filled, 0, sizeof(self.filled))
         self.length = 0
         self.capacity = 0
         self.grow(rows if rows > 64 else 64)
@@ -2352,15 +2372,12 @@ cdef class ColumnSet:
     cdef inline void set_valid(self, int c) noexcept:
         cdef Py_ssize_t bit = self.length
         self.validity[c][bit >> 3] |= <char>(1 << (bit & 7))
+        self.valid[c] += 1
 
-    cdef int add_null(self, int c) except -1:
-        # The value is already zero (and a string's offset is set by end_row's caller below).
-        self.nulls[c] += 1
-        if _kind[c] == K_STRING:
-            self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
-        return 0
+    cdef inline void add_null(self, int c) noexcept:
+        pass  # the value is already zero, the validity bit clear; finish counts the nulls
 
-    cdef int add_int(self, int c, int64_t v) except -1:
+    cdef inline void add_int(self, int c, int64_t v) noexcept:
         cdef int kind = _kind[c]
         self.set_valid(c)
         if kind == K_INT16:
@@ -2369,24 +2386,54 @@ cdef class ColumnSet:
             (<int32_t*>self.values[c])[self.length] = <int32_t>v
         else:
             (<int64_t*>self.values[c])[self.length] = v
-        return 0
 
-    cdef int add_float(self, int c, double v) except -1:
+    cdef inline void add_float(self, int c, double v) noexcept:
         self.set_valid(c)
         (<double*>self.values[c])[self.length] = v
-        return 0
 
-    cdef int add_bool(self, int c, bint v) except -1:
+    cdef inline void add_bool(self, int c, bint v) noexcept:
         cdef Py_ssize_t bit = self.length
         self.set_valid(c)
         if v:
             self.values[c][bit >> 3] |= <char>(1 << (bit & 7))
+
+    cdef inline int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
+        cdef Buf* b = &self.text[c]
+        cdef int32_t* offsets = self.offsets[c]
+        cdef Py_ssize_t at = self.filled[c]
+        while at < self.length:  # the nulls since the last value: empty
+            offsets[at + 1] = offsets[at]
+            at += 1
+        if n > 0:
+            if b.len + n > b.cap:
+                self.reserve_text(b, n)
+            memcpy(b.data + b.len, s, n)
+            b.len += n
+        offsets[at + 1] = <int32_t>b.len
+        self.filled[c] = at + 1
+        self.set_valid(c)
         return 0
 
-    cdef int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
-        self.set_valid(c)
-        buf_put(&self.text[c], s, n)
-        self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
+    cdef int reserve_text(self, Buf* b, Py_ssize_t n) except -1:
+        """Room for n more bytes: twice the room, or once there are rows to go by, the bytes
+        a row so far for every row of the capacity (and an eighth more)."""
+        cdef Py_ssize_t want = b.len + n, cap = 2 * b.cap
+        cdef Py_ssize_t rows = self.length + 1, estimate
+        cdef char* grown
+        if rows >= 16:
+            estimate = want // rows * self.capacity
+            estimate += estimate // 8
+            if estimate > cap:
+                cap = estimate
+        if cap < 256:
+            cap = 256
+        if cap < want:
+            cap = want
+        grown = <char*>realloc(b.data, cap)
+        if grown == NULL:
+            raise MemoryError()
+        b.data = grown
+        b.cap = cap
         return 0
 
     cdef int add_str(self, int c, str s) except -1:
@@ -2398,18 +2445,20 @@ cdef class ColumnSet:
         """A value of a row dict (the reference core's row), as rows_to_table converts it."""
         cdef int kind = _kind[c]
         if value is None:
-            return self.add_null(c)
-        if kind == K_STRING:
-            return self.add_str(c, value)
-        if kind == K_BOOL:
-            return self.add_bool(c, bool(value))
-        if kind == K_FLOAT64:
-            return self.add_float(c, float(value))
-        if kind == K_TIMESTAMP:
-            return self.add_int(c, timestamp_us(value))
-        return self.add_int(c, int(value))
+            self.add_null(c)
+        elif kind == K_STRING:
+            self.add_str(c, value)
+        elif kind == K_BOOL:
+            self.add_bool(c, bool(value))
+        elif kind == K_FLOAT64:
+            self.add_float(c, float(value))
+        elif kind == K_TIMESTAMP:
+            self.add_int(c, timestamp_us(value))
+        else:
+            self.add_int(c, int(value))
+        return 0
 
-    cdef int end_row(self) except -1:
+    cdef inline int end_row(self) except -1:
         self.length += 1
         if self.length == self.capacity:
             self.grow(2 * self.capacity)
@@ -2427,20 +2476,27 @@ cdef class ColumnSet:
         that own the memory (None where a buffer is not needed). The ColumnSet is empty
         afterwards: call it once."""
         cdef int c, kind
-        cdef Py_ssize_t n = self.length, bits = (self.length + 7) // 8
+        cdef Py_ssize_t n = self.length, bits = (self.length + 7) // 8, nulls, at
+        cdef int32_t* ends
         out = []
         for c in range(_ncols):
             kind = _kind[c]
-            validity = owned(&self.validity[c], bits) if self.nulls[c] else None
+            nulls = n - self.valid[c]
+            validity = owned(&self.validity[c], bits) if nulls else None
             offsets = None
             if kind == K_STRING:
+                ends = self.offsets[c]
+                at = self.filled[c]
+                while at < n:  # the nulls after the last value
+                    ends[at + 1] = ends[at]
+                    at += 1
                 values = owned(&self.text[c].data, self.text[c].len)
                 offsets = owned(<char**>&self.offsets[c], 4 * (n + 1))
             elif kind == K_BOOL:
                 values = owned(&self.values[c], bits)
             else:
                 values = owned(&self.values[c], n * width_of(kind))
-            out.append((_column_names[c], n, self.nulls[c], validity, values, offsets))
+            out.append((_column_names[c], n, nulls, validity, values, offsets))
         self.length = 0
         return out
 
@@ -2449,8 +2505,16 @@ cdef class ColumnSet:
 
 
 cdef int grow_zeroed(char** data, Py_ssize_t old, Py_ssize_t new) except -1:
-    """realloc *data from `old` to `new` bytes, the added bytes zero."""
-    cdef char* grown = <char*>realloc(data[0], new if new > 0 else 1)
+    """realloc *data from `old` to `new` bytes, the added bytes zero (a first allocation by
+    calloc: memory fresh from the kernel is not cleared twice)."""
+    cdef char* grown
+    if data[0] == NULL:
+        grown = <char*>calloc(new if new > 0 else 1, 1)
+        if grown == NULL:
+            raise MemoryError()
+        data[0] = grown
+        return 0
+    grown = <char*>realloc(data[0], new if new > 0 else 1)
     if grown == NULL:
         raise MemoryError()
     memset(grown + old, 0, new - old)
@@ -2487,8 +2551,7 @@ cdef struct Identity:
 
 cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
                   Buf* text) except -1:
-    """A clean row into the columns, in schema order."""
-    cdef int c
+    """A clean row into the columns (by their index, _col: a column not written is null)."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef const char* s
@@ -2497,236 +2560,114 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef char signature[16]
     cdef Py_ssize_t at
     prov = provenance_of(row, data, text, &_provenance_key)
-    for c in range(_ncols):
-        f = _field[c]
-        if f == F_NULL:
-            cs.add_null(c)
-        elif f == F_PATH:
-            cs.add_text(c, ident.path, ident.path_len)
-        elif f == F_SPLIT:
-            cs.add_text(c, ident.split, ident.split_len)
-        elif f == F_ROOT:
-            cs.add_text(c, ident.root, ident.root_len)
-        elif f == F_ENTRY_TYPE:
-            cs.add_text(c, b"file", 4)
-        elif f == F_BYTES:
-            cs.add_int(c, row.bytes)
-        elif f == F_MTIME_NS:
-            if row.has_mtime:
-                cs.add_int(c, row.mtime_ns)
-            else:
-                cs.add_null(c)
-        elif f == F_READ_BYTES:
-            cs.add_int(c, row.read_bytes)
-        elif f == F_SCANNED_AT:
-            cs.add_int(c, ident.scanned_at)
-        elif f == F_SCANNER_VERSION:
-            cs.add_text(c, PyBytes_AS_STRING(_SCANNER_VERSION), PyBytes_GET_SIZE(_SCANNER_VERSION))
-        elif f == F_FORMAT:
-            cs.add_text(c, b"jpeg", 4)
-        elif f == F_EXT:
-            cs.add_text(c, ident.ext, ident.ext_len)
-        elif f == F_EXT_MISMATCH:
-            cs.add_bool(c, ident.ext_mismatch)
-        elif f == F_WIDTH:
-            cs.add_int(c, h.width)
-        elif f == F_HEIGHT:
-            cs.add_int(c, h.height)
-        elif f == F_COMPONENTS:
-            cs.add_int(c, h.ncomp)
-        elif f == F_COMPONENT_IDS:
-            cs.add_text(c, text.data + row.ids_at, row.ids_len)
-        elif f == F_COLOR:
-            cs.add_text(c, row.color, c_strlen(row.color))
-        elif f == F_SAMPLING_FACTORS:
-            cs.add_text(c, text.data + row.factors_at, row.factors_len)
-        elif f == F_SUBSAMPLING:
-            if row.subsampling != NULL:
-                cs.add_text(c, row.subsampling, c_strlen(row.subsampling))
-            else:
-                cs.add_text(c, text.data + row.factors_at, row.factors_len)
-        elif f == F_CHROMA_FACTORS_DIFFER:
-            cs.add_bool(c, row.chroma_differ)
-        elif f == F_PROCESS:
-            s = process(h.sof)
-            cs.add_text(c, s, c_strlen(s))
-        elif f == F_SOF:
-            cs.add_int(c, h.sof)
-        elif f == F_PROGRESSIVE:
-            cs.add_bool(c, is_progressive(h.sof))
-        elif f == F_ARITHMETIC:
-            cs.add_bool(c, is_arithmetic(h.sof))
-        elif f == F_PRECISION:
-            cs.add_int(c, h.precision)
-        elif f == F_RESTART_INTERVAL:
-            cs.add_int(c, h.restart_interval)
-        elif f == F_HEADER_BYTES:
-            cs.add_int(c, h.sos_offset)
-        elif f == F_QTABLE_IDS:
-            cs.add_text(c, text.data + row.slots_at, row.slots_len)
-        elif f == F_QTABLES:
-            if fq.set:
-                cs.add_text(c, text.data + fq.text_at, fq.text_len)
-            else:
-                cs.add_null(c)
-        elif f == F_QTABLE_BITS:
-            if fq.set:
-                cs.add_int(c, fq.qtable_bits)
-            else:
-                cs.add_null(c)
-        elif f == F_QTABLES_HASH:
-            if fq.set:
-                cs.add_text(c, fq.hash16, 16)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_LUMA:
-            if fq.set:
-                cs.add_int(c, fq.quality_luma)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CHROMA:
-            if fq.set and fq.has_chroma:
-                cs.add_int(c, fq.quality_chroma)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CHROMA_RANGE:
-            if fq.set and fq.has_range:
-                tmp.data = rng
-                tmp.len = 0
-                tmp.cap = 16
-                buf_uint(&tmp, fq.range_lo)
-                buf_byte(&tmp, b'-')
-                buf_uint(&tmp, fq.range_hi)
-                cs.add_text(c, rng, tmp.len)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_EXACT:
-            if fq.set:
-                cs.add_bool(c, fq.exact)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_FIT_ERROR:
-            if fq.set:
-                cs.add_float(c, fq.fit_error)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CLOSENESS:
-            if fq.set:
-                cs.add_float(c, fq.closeness)
-            else:
-                cs.add_null(c)
-        elif f == F_ENCODER:
-            add_value(cs, c, prov[0])
-        elif f == F_ENCODER_DETAIL:
-            at = text.len
-            fill_detail(prov[1], row, data, text)
-            cs.add_text(c, text.data + at, text.len - at)
-            text.len = at
-        elif f == F_ENCODER_QUALITY:
-            add_value(cs, c, prov[2])
-        elif f == F_ENCODER_CONFIDENCE:
-            add_value(cs, c, confidence_of(prov, row, data))
-        elif f == F_HEADER_SIGNATURE:
-            signature_of(row, data, prov[5], text, signature)
-            cs.add_text(c, signature, 16)
-        elif f == F_HUFFMAN_TABLES:
-            cs.add_int(c, h.huffman_tables)
-        elif f == F_HUFFMAN_STANDARD:
-            if h.huffman_tables:
-                cs.add_bool(c, h.huffman_all_standard)
-            else:
-                cs.add_null(c)
-        elif f == F_APP_MARKERS:
-            cs.add_text(c, text.data + row.apps_at, row.apps_len)
-        elif f == F_JFIF:
-            cs.add_bool(c, h.jfif)
-        elif f == F_JFIF_VERSION:
-            if h.jfif:
-                cs.add_text(c, text.data + row.version_at, row.version_len)
-            else:
-                cs.add_null(c)
-        elif f == F_DENSITY_UNIT:
-            if h.jfif:
-                cs.add_int(c, h.density_unit)
-            else:
-                cs.add_null(c)
-        elif f == F_X_DENSITY:
-            if h.jfif:
-                cs.add_int(c, h.x_density)
-            else:
-                cs.add_null(c)
-        elif f == F_Y_DENSITY:
-            if h.jfif:
-                cs.add_int(c, h.y_density)
-            else:
-                cs.add_null(c)
-        elif f == F_ADOBE_TRANSFORM:
-            if h.adobe:
-                cs.add_int(c, h.adobe_transform)
-            else:
-                cs.add_null(c)
-        elif f == F_EXIF:
-            cs.add_bool(c, h.exif.present)
-        elif f == F_ORIENTATION:
-            if h.exif.present and h.exif.orientation:
-                cs.add_int(c, h.exif.orientation)
-            else:
-                cs.add_null(c)
-        elif f == F_EXIF_MAKE:
-            add_exif_string(cs, c, h, data, h.exif.make_at, h.exif.make_len)
-        elif f == F_EXIF_MODEL:
-            add_exif_string(cs, c, h, data, h.exif.model_at, h.exif.model_len)
-        elif f == F_EXIF_SOFTWARE:
-            add_exif_string(cs, c, h, data, h.exif.software_at, h.exif.software_len)
-        elif f == F_XMP:
-            cs.add_bool(c, h.xmp)
-        elif f == F_ICC:
-            cs.add_bool(c, h.icc_chunks > 0)
-        elif f == F_ICC_BYTES:
-            if h.icc_chunks:
-                cs.add_int(c, h.icc_bytes)
-            else:
-                cs.add_null(c)
-        elif f == F_ICC_COLORSPACE:
-            if h.icc_chunks and row.has_colorspace:
-                cs.add_text(c, text.data + row.colorspace_at, row.colorspace_len)
-            else:
-                cs.add_null(c)
-        elif f == F_MPF:
-            cs.add_bool(c, h.mpf)
-        elif f == F_PHOTOSHOP:
-            cs.add_bool(c, h.photoshop)
-        elif f == F_COMMENT:
-            if h.has_comment:
-                cs.add_text(c, text.data + row.comment_at, row.comment_len)
-            else:
-                cs.add_null(c)
-        elif f == F_TRUNCATED:
-            if row.tail_checked:
-                cs.add_bool(c, row.truncated)
-            else:
-                cs.add_null(c)
-        elif f == F_TRAILING_BYTES:
-            if row.tail_checked and row.has_trailing:
-                cs.add_int(c, row.trailing_bytes)
-            else:
-                cs.add_null(c)
-        elif f == F_TAIL_CHECKED:
-            cs.add_bool(c, row.tail_checked)
-        elif f == F_BACKEND:
-            cs.add_text(c, b"header", 6)
-        else:
-            cs.add_null(c)
+    cs.add_text(_col[F_PATH], ident.path, ident.path_len)
+    cs.add_text(_col[F_SPLIT], ident.split, ident.split_len)
+    cs.add_text(_col[F_ROOT], ident.root, ident.root_len)
+    cs.add_text(_col[F_ENTRY_TYPE], b"file", 4)
+    cs.add_int(_col[F_BYTES], row.bytes)
+    if row.has_mtime:
+        cs.add_int(_col[F_MTIME_NS], row.mtime_ns)
+    cs.add_int(_col[F_READ_BYTES], row.read_bytes)
+    cs.add_int(_col[F_SCANNED_AT], ident.scanned_at)
+    cs.add_text(_col[F_SCANNER_VERSION], PyBytes_AS_STRING(_SCANNER_VERSION),
+                PyBytes_GET_SIZE(_SCANNER_VERSION))
+    cs.add_text(_col[F_FORMAT], b"jpeg", 4)
+    cs.add_text(_col[F_EXT], ident.ext, ident.ext_len)
+    cs.add_bool(_col[F_EXT_MISMATCH], ident.ext_mismatch)
+    cs.add_int(_col[F_WIDTH], h.width)
+    cs.add_int(_col[F_HEIGHT], h.height)
+    cs.add_int(_col[F_COMPONENTS], h.ncomp)
+    cs.add_text(_col[F_COMPONENT_IDS], text.data + row.ids_at, row.ids_len)
+    cs.add_text(_col[F_COLOR], row.color, c_strlen(row.color))
+    cs.add_text(_col[F_SAMPLING_FACTORS], text.data + row.factors_at, row.factors_len)
+    if row.subsampling != NULL:
+        cs.add_text(_col[F_SUBSAMPLING], row.subsampling, c_strlen(row.subsampling))
+    else:
+        cs.add_text(_col[F_SUBSAMPLING], text.data + row.factors_at, row.factors_len)
+    cs.add_bool(_col[F_CHROMA_FACTORS_DIFFER], row.chroma_differ)
+    s = process(h.sof)
+    cs.add_text(_col[F_PROCESS], s, c_strlen(s))
+    cs.add_int(_col[F_SOF], h.sof)
+    cs.add_bool(_col[F_PROGRESSIVE], is_progressive(h.sof))
+    cs.add_bool(_col[F_ARITHMETIC], is_arithmetic(h.sof))
+    cs.add_int(_col[F_PRECISION], h.precision)
+    cs.add_int(_col[F_RESTART_INTERVAL], h.restart_interval)
+    cs.add_int(_col[F_HEADER_BYTES], h.sos_offset)
+    cs.add_text(_col[F_QTABLE_IDS], text.data + row.slots_at, row.slots_len)
+    if fq.set:
+        cs.add_text(_col[F_QTABLES], text.data + fq.text_at, fq.text_len)
+        cs.add_int(_col[F_QTABLE_BITS], fq.qtable_bits)
+        cs.add_text(_col[F_QTABLES_HASH], fq.hash16, 16)
+        cs.add_int(_col[F_QUALITY_LUMA], fq.quality_luma)
+        if fq.has_chroma:
+            cs.add_int(_col[F_QUALITY_CHROMA], fq.quality_chroma)
+        if fq.has_range:
+            tmp.data = rng
+            tmp.len = 0
+            tmp.cap = 16
+            buf_uint(&tmp, fq.range_lo)
+            buf_byte(&tmp, b'-')
+            buf_uint(&tmp, fq.range_hi)
+            cs.add_text(_col[F_QUALITY_CHROMA_RANGE], rng, tmp.len)
+        cs.add_bool(_col[F_QUALITY_EXACT], fq.exact)
+        cs.add_float(_col[F_QUALITY_FIT_ERROR], fq.fit_error)
+        cs.add_float(_col[F_QUALITY_CLOSENESS], fq.closeness)
+    add_value(cs, _col[F_ENCODER], prov[0])
+    at = text.len
+    fill_detail(prov[1], row, data, text)
+    cs.add_text(_col[F_ENCODER_DETAIL], text.data + at, text.len - at)
+    text.len = at
+    add_value(cs, _col[F_ENCODER_QUALITY], prov[2])
+    add_value(cs, _col[F_ENCODER_CONFIDENCE], confidence_of(prov, row, data))
+    signature_of(row, data, prov[5], text, signature)
+    cs.add_text(_col[F_HEADER_SIGNATURE], signature, 16)
+    cs.add_int(_col[F_HUFFMAN_TABLES], h.huffman_tables)
+    if h.huffman_tables:
+        cs.add_bool(_col[F_HUFFMAN_STANDARD], h.huffman_all_standard)
+    cs.add_text(_col[F_APP_MARKERS], text.data + row.apps_at, row.apps_len)
+    cs.add_bool(_col[F_JFIF], h.jfif)
+    if h.jfif:
+        cs.add_text(_col[F_JFIF_VERSION], text.data + row.version_at, row.version_len)
+        cs.add_int(_col[F_DENSITY_UNIT], h.density_unit)
+        cs.add_int(_col[F_X_DENSITY], h.x_density)
+        cs.add_int(_col[F_Y_DENSITY], h.y_density)
+    if h.adobe:
+        cs.add_int(_col[F_ADOBE_TRANSFORM], h.adobe_transform)
+    cs.add_bool(_col[F_EXIF], h.exif.present)
+    if h.exif.present:
+        if h.exif.orientation:
+            cs.add_int(_col[F_ORIENTATION], h.exif.orientation)
+        add_exif_string(cs, _col[F_EXIF_MAKE], h, data, h.exif.make_at, h.exif.make_len)
+        add_exif_string(cs, _col[F_EXIF_MODEL], h, data, h.exif.model_at, h.exif.model_len)
+        add_exif_string(cs, _col[F_EXIF_SOFTWARE], h, data, h.exif.software_at,
+                        h.exif.software_len)
+    cs.add_bool(_col[F_XMP], h.xmp)
+    cs.add_bool(_col[F_ICC], h.icc_chunks > 0)
+    if h.icc_chunks:
+        cs.add_int(_col[F_ICC_BYTES], h.icc_bytes)
+        if row.has_colorspace:
+            cs.add_text(_col[F_ICC_COLORSPACE], text.data + row.colorspace_at,
+                        row.colorspace_len)
+    cs.add_bool(_col[F_MPF], h.mpf)
+    cs.add_bool(_col[F_PHOTOSHOP], h.photoshop)
+    if h.has_comment:
+        cs.add_text(_col[F_COMMENT], text.data + row.comment_at, row.comment_len)
+    if row.tail_checked:
+        cs.add_bool(_col[F_TRUNCATED], row.truncated)
+        if row.has_trailing:
+            cs.add_int(_col[F_TRAILING_BYTES], row.trailing_bytes)
+    cs.add_bool(_col[F_TAIL_CHECKED], row.tail_checked)
+    cs.add_text(_col[F_BACKEND], b"header", 6)
     cs.end_row()
     return 0
 
 cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data, Py_ssize_t at,
                        Py_ssize_t n) except -1:
     if not h.exif.present or at < 0:
-        return cs.add_null(c)
+        return 0  # null
     text = exif_string(data, at, n)
     if text is None:
-        return cs.add_null(c)
+        return 0  # null
     return cs.add_str(c, text)
 
 cdef inline Py_ssize_t c_strlen(const char* s):
@@ -2936,8 +2877,21 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     _column_names = [name for name, _ in columns]
     for c, (name, kind_name) in enumerate(columns):
         _kind[c] = _KINDS[kind_name]
-        _field[c] = _FIELDS.get(name, F_NULL)
     _ncols = len(columns)
+    names = {name: c for c, name in enumerate(_column_names)}
+    for name, f in _FIELDS.items():
+        if name not in names:
+            raise ValueError(f"the compiled core writes a column {name!r} the schema lacks")
+        c = names[name]
+        kind = _kind[c]
+        expected = ("string" if name in _TEXT_FIELDS else "bool" if name in _BOOL_FIELDS
+                    else "float64" if name in _FLOAT_FIELDS else "integer")
+        found = ("string" if kind == K_STRING else "bool" if kind == K_BOOL
+                 else "float64" if kind == K_FLOAT64 else "integer")
+        if found != expected:
+            raise ValueError(f"column {name!r}: the compiled core writes {expected}, the "
+                             f"schema says {columns[c][1]}")
+        _col[f] = c
     _SCANNER_VERSION = scanner_version.encode("utf-8")
     _NOT_JPEG_EXTENSIONS = {e.encode("ascii") for e in not_jpeg_extensions}
     tables = sorted(standard_huffman)
