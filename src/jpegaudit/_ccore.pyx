@@ -185,25 +185,25 @@ cdef inline bint is_ascii_upper(uchar c):
 
 DEF EXT_MAX = 64
 
-cdef bint is_ext_mismatch(const char* ext, Py_ssize_t n):
+cdef bint is_ext_mismatch(const char* ext, Py_ssize_t n) except -1:
     """is_ext_mismatch(ext, "jpeg"): the extension names another known format."""
     return n > 0 and ext[:n] in _NOT_JPEG_EXTENSIONS
 
-cdef object extension_of(str path, char* out, Py_ssize_t* out_len):
-    """The lower-cased extension of `path` (sniff.extension_of) into `out` (at most EXT_MAX
-    bytes of ASCII); returns None when it fits, else the Python core's answer as a str (for
-    a non-ASCII or long extension)."""
-    cdef Py_ssize_t n
-    cdef const char* s = PyUnicode_AsUTF8AndSize(path, &n)
-    cdef Py_ssize_t name_start = 0, dot = -1, i
+cdef object extension_of(str path, const char* s, Py_ssize_t n, char* out, Py_ssize_t* out_len):
+    """The lower-cased extension of `path` (sniff.extension_of; `s`: its n bytes of UTF-8)
+    into `out` (at most EXT_MAX bytes of ASCII); returns None when it fits, else the Python
+    core's answer as a str (for a non-ASCII or long extension)."""
+    cdef Py_ssize_t name_start, dot = -1, i = n - 1
     cdef uchar c
-    for i in range(n):
+    # From the end: the last dot of the name, which starts after the last "/" or "\\".
+    while i >= 0:
         c = <uchar>s[i]
-        if c == 47 or c == 92:  # "/" or "\\"
-            name_start = i + 1
-    for i in range(name_start, n):
-        if s[i] == 46:  # "."
+        if c == 47 or c == 92:
+            break
+        if c == 46 and dot < 0:
             dot = i
+        i -= 1
+    name_start = i + 1
     if dot < 0 or dot == name_start:  # no dot, or no stem before it
         out_len[0] = 0
         return None
@@ -309,11 +309,16 @@ cdef struct AppSegment:
     Py_ssize_t ident_at  # offset of the identifier in the header bytes
     int ident_len
 
+cdef struct ExifText:
+    Py_ssize_t at  # the raw value's offset in the header bytes, -1: none (never empty)
+    Py_ssize_t n
+    bint ascii  # up to its first NUL: then start..stop is exif_string's answer, else Python's
+    Py_ssize_t start, stop
+
 cdef struct Exif:
     bint present
     int orientation  # 0: none
-    Py_ssize_t make_at, model_at, software_at  # raw value offsets in the header bytes, -1: none
-    Py_ssize_t make_len, model_len, software_len
+    ExifText make, model, software
 
 cdef struct Header:
     # Scalars first, zeroed for every parse; the arrays after `comps` are written before they
@@ -405,9 +410,10 @@ cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, 
     cdef uint32_t ifd, count, k, tag, typ, cnt, offset
     cdef Py_ssize_t entry, value_at
     cdef int64_t size, value
+    cdef ExifText text
     e.present = True
     e.orientation = 0
-    e.make_at = e.model_at = e.software_at = -1
+    e.make.at = e.model.at = e.software.at = -1
     if n < 8 or not ((t[0] == 73 and t[1] == 73) or (t[0] == 77 and t[1] == 77)):
         return FALLBACK  # "Exif: bad TIFF header"
     little = t[0] == 73
@@ -447,14 +453,14 @@ cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, 
         elif tag != 0x0112 and (typ == 1 or typ == 2 or typ == 7):
             if size > 4 * STRING_MAX_CHARS:
                 size = 4 * STRING_MAX_CHARS
-            if exif_string(data, tiff_at + value_at, size) is None:
+            if not exif_text(data, tiff_at + value_at, size, &text):
                 continue  # `if text:` an empty value keeps an earlier entry's
             if tag == 0x010F:
-                e.make_at, e.make_len = tiff_at + value_at, size
+                e.make = text
             elif tag == 0x0110:
-                e.model_at, e.model_len = tiff_at + value_at, size
+                e.model = text
             else:
-                e.software_at, e.software_len = tiff_at + value_at, size
+                e.software = text
     return CLEAN
 
 
@@ -466,12 +472,16 @@ cdef bint ascii_exif_span(const uchar* data, Py_ssize_t at, Py_ssize_t n, Py_ssi
                           Py_ssize_t* stop):
     """exif_string's answer as a span of the header bytes when the value is ASCII (the usual
     case: then no Python string is needed); False when it is not (the reference decides)."""
-    cdef Py_ssize_t end = 0, i
-    while end < n and data[at + end] != 0:
+    cdef Py_ssize_t end = 0
+    cdef uchar c, high = 0
+    while end < n:
+        c = data[at + end]
+        if c == 0:
+            break
+        high |= c
         end += 1
-    for i in range(end):
-        if data[at + i] >= 0x80:
-            return False
+    if high >= 0x80:
+        return False
     start[0], stop[0] = at, at + end
     while start[0] < stop[0] and is_py_space(data[start[0]]):
         start[0] += 1
@@ -480,6 +490,15 @@ cdef bint ascii_exif_span(const uchar* data, Py_ssize_t at, Py_ssize_t n, Py_ssi
     if stop[0] - start[0] > STRING_MAX_CHARS:
         stop[0] = start[0] + STRING_MAX_CHARS
     return True
+
+cdef bint exif_text(const uchar* data, Py_ssize_t at, Py_ssize_t n, ExifText* t) except -1:
+    """An IFD0 string value as the walker records it (its span, once: every column and key
+    reads that); False when exif_string gives None (an empty value)."""
+    t.at, t.n = at, n
+    t.ascii = ascii_exif_span(data, at, n, &t.start, &t.stop)
+    if t.ascii:
+        return t.stop > t.start
+    return exif_string(data, at, n) is not None
 
 cdef object exif_string(const uchar* data, Py_ssize_t at, Py_ssize_t n):
     """exif.exif_string: the value up to its first NUL, decoded as UTF-8 (errors replaced),
@@ -1738,10 +1757,9 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     cdef Py_ssize_t structure_len = key.len
     # What the template reads of the EXIF strings: the maker and software families, and
     # whether a Make is there (the strings themselves are put in per file: fill_detail).
-    maker = family_of(data, h, h.exif.make_at, h.exif.make_len, _maker_cache, _camera_family)
-    soft = family_of(data, h, h.exif.software_at, h.exif.software_len, _soft_cache,
-                     _software_family)
-    has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    maker = family_of(data, h, &h.exif.make, _maker_cache, _camera_family)
+    soft = family_of(data, h, &h.exif.software, _soft_cache, _software_family)
+    has_make = exif_value_present(h, &h.exif.make)
     buf_span_str(key, maker)
     buf_span_str(key, soft)
     buf_byte(key, <char>has_make)
@@ -1769,29 +1787,25 @@ cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_
     return _provenance_template(structure, maker, soft, has_make)
 
 
-cdef object family_of(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n, dict cache,
+cdef object family_of(const uchar* data, Header* h, const ExifText* t, dict cache,
                       object family):
     """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes."""
-    if not h.exif.present or at < 0:
+    if not exif_value_present(h, t):
         return None
-    raw = PyBytes_FromStringAndSize(<const char*>data + at, n)
+    raw = PyBytes_FromStringAndSize(<const char*>data + t.at, t.n)
     try:
         return cache[raw]
     except KeyError:
-        found = family(exif_string(data, at, n))
+        found = family(exif_string(data, t.at, t.n))
         if len(cache) < PROVENANCE_CACHE_MAX:
             cache[raw] = found
         return found
 
 
-cdef bint exif_value_present(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n):
-    """bool(make): the value is there and not empty once read as exif_string reads it."""
-    cdef Py_ssize_t start, stop
-    if not h.exif.present or at < 0:
-        return False
-    if ascii_exif_span(data, at, n, &start, &stop):
-        return stop > start
-    return exif_string(data, at, n) is not None
+cdef inline bint exif_value_present(Header* h, const ExifText* t):
+    """bool(make): the value is there (parse_exif records only values that are not empty once
+    read as exif_string reads them)."""
+    return h.exif.present and t.at >= 0
 
 
 cdef int buf_span_str(Buf* b, object text) except -1:
@@ -1811,7 +1825,7 @@ cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except 
     cdef Py_ssize_t n, mark
     cdef const char* p
     cdef int code
-    cdef bint has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    cdef bint has_make = exif_value_present(h, &h.exif.make)
     for part in parts:
         if isinstance(part, str):
             p = PyUnicode_AsUTF8AndSize(part, &n)
@@ -1821,7 +1835,7 @@ cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except 
         if code == 0:  # NAMED
             add_named(out, row, data)
         elif code == 1:  # SOFTWARE
-            add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+            add_exif_utf8(out, h, data, &h.exif.software)
         elif code == 2 or (code == 3 and has_make):  # NOTE, NOTE_IF_MAKE
             add_note(out, row, data)
     return 0
@@ -1831,21 +1845,21 @@ cdef int add_named(Buf* out, Row* row, const uchar* data) except -1:
     """identify.exif_named: Make and Model, those present, joined by a space."""
     cdef Header* h = row.h
     cdef Py_ssize_t before = out.len
-    if exif_value_present(data, h, h.exif.make_at, h.exif.make_len):
-        add_exif_utf8(out, h, data, h.exif.make_at, h.exif.make_len)
-    if exif_value_present(data, h, h.exif.model_at, h.exif.model_len):
+    if exif_value_present(h, &h.exif.make):
+        add_exif_utf8(out, h, data, &h.exif.make)
+    if exif_value_present(h, &h.exif.model):
         if out.len > before:
             buf_byte(out, b" ")
-        add_exif_utf8(out, h, data, h.exif.model_at, h.exif.model_len)
+        add_exif_utf8(out, h, data, &h.exif.model)
     return 0
 
 
 cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
     """identify.exif_note: "; EXIF names Make Model, software 'Software'"."""
     cdef Header* h = row.h
-    cdef bint named = (exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
-                       or exif_value_present(data, h, h.exif.model_at, h.exif.model_len))
-    cdef bint software = exif_value_present(data, h, h.exif.software_at, h.exif.software_len)
+    cdef bint named = (exif_value_present(h, &h.exif.make)
+                       or exif_value_present(h, &h.exif.model))
+    cdef bint software = exif_value_present(h, &h.exif.software)
     if not (named or software):
         return 0
     buf_put(out, b"; EXIF names ", 13)
@@ -1855,7 +1869,7 @@ cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
         if named:
             buf_put(out, b", ", 2)
         buf_put(out, b"software '", 10)
-        add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+        add_exif_utf8(out, h, data, &h.exif.software)
         buf_byte(out, b"'")
     return 0
 
@@ -1882,8 +1896,8 @@ cdef object confidence_of(tuple template, Row* row, const uchar* data):
         return template[3]
     h = row.h
     model = None
-    if h.exif.present and h.exif.model_at >= 0:
-        model = exif_string(data, h.exif.model_at, h.exif.model_len)
+    if exif_value_present(h, &h.exif.model):
+        model = exif_string(data, h.exif.model.at, h.exif.model.n)
     return "exact" if (model or "") in exact_models else "family"
 
 
@@ -1899,24 +1913,23 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
     if row.fq.set:
         buf_put(text, row.fq.hash16, 16)
     buf_byte(text, b"\x1f")
-    add_exif_utf8(text, h, data, h.exif.make_at, h.exif.make_len)
+    add_exif_utf8(text, h, data, &h.exif.make)
     buf_byte(text, b"\x1f")
-    add_exif_utf8(text, h, data, h.exif.model_at, h.exif.model_len)
+    add_exif_utf8(text, h, data, &h.exif.model)
     fingerprint(text.data + at0, text.len - at0, out)
     text.len = at0
     return 0
 
 
-cdef int add_exif_utf8(Buf* text, Header* h, const uchar* data, Py_ssize_t at,
-                       Py_ssize_t n) except -1:
+cdef int add_exif_utf8(Buf* text, Header* h, const uchar* data, const ExifText* t) except -1:
     """`make or ""` as UTF-8: the span of an ASCII value, else the reference's string."""
-    cdef Py_ssize_t start, stop, length
+    cdef Py_ssize_t length
     cdef const char* p
-    if not h.exif.present or at < 0:
+    if not exif_value_present(h, t):
         return 0
-    if ascii_exif_span(data, at, n, &start, &stop):
-        return buf_put(text, <const char*>data + start, stop - start)
-    value = exif_string(data, at, n)
+    if t.ascii:
+        return buf_put(text, <const char*>data + t.start, t.stop - t.start)
+    value = exif_string(data, t.at, t.n)
     if value is None:
         return 0
     p = PyUnicode_AsUTF8AndSize(value, &length)
@@ -2546,7 +2559,9 @@ cdef struct Identity:
     int64_t scanned_at
     char ext[EXT_MAX]
     Py_ssize_t ext_len
-    bint ext_mismatch
+    bint ext_mismatch  # of seen_ext, which is ext
+    char seen_ext[EXT_MAX]  # the last extension judged (-1: none yet)
+    Py_ssize_t seen_ext_len
 
 
 cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
@@ -2637,10 +2652,9 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     if h.exif.present:
         if h.exif.orientation:
             cs.add_int(_col[F_ORIENTATION], h.exif.orientation)
-        add_exif_string(cs, _col[F_EXIF_MAKE], h, data, h.exif.make_at, h.exif.make_len)
-        add_exif_string(cs, _col[F_EXIF_MODEL], h, data, h.exif.model_at, h.exif.model_len)
-        add_exif_string(cs, _col[F_EXIF_SOFTWARE], h, data, h.exif.software_at,
-                        h.exif.software_len)
+        add_exif_string(cs, _col[F_EXIF_MAKE], h, data, &h.exif.make)
+        add_exif_string(cs, _col[F_EXIF_MODEL], h, data, &h.exif.model)
+        add_exif_string(cs, _col[F_EXIF_SOFTWARE], h, data, &h.exif.software)
     cs.add_bool(_col[F_XMP], h.xmp)
     cs.add_bool(_col[F_ICC], h.icc_chunks > 0)
     if h.icc_chunks:
@@ -2661,11 +2675,13 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cs.end_row()
     return 0
 
-cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data, Py_ssize_t at,
-                       Py_ssize_t n) except -1:
-    if not h.exif.present or at < 0:
+cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data,
+                         const ExifText* t) except -1:
+    if not exif_value_present(h, t):
         return 0  # null
-    text = exif_string(data, at, n)
+    if t.ascii:
+        return cs.add_text(c, <const char*>data + t.start, t.stop - t.start)
+    text = exif_string(data, t.at, t.n)
     if text is None:
         return 0  # null
     return cs.add_str(c, text)
@@ -2680,21 +2696,31 @@ cdef inline Py_ssize_t c_strlen(const char* s):
 # ---------------------------------------------------------------------------------------------
 # mirrors sources/local.py (audit_local_file for an entry the listing called regular)
 # ---------------------------------------------------------------------------------------------
-cdef int identity_of(Identity* ident, str path, str split, str root, int64_t scanned_at,
-                     list keep) except -1:
-    cdef object ext_text
-    ident.path = PyUnicode_AsUTF8AndSize(path, &ident.path_len)
+cdef int identity_of(Identity* ident, str split, str root, int64_t scanned_at) except -1:
+    """What the rows of a batch share (set once), and no file's extension seen yet."""
     ident.split = PyUnicode_AsUTF8AndSize(split, &ident.split_len)
     ident.root = PyUnicode_AsUTF8AndSize(root, &ident.root_len)
     ident.scanned_at = scanned_at
-    ext_text = extension_of(path, ident.ext, &ident.ext_len)
+    ident.seen_ext_len = -1
+    return 0
+
+cdef int path_identity(Identity* ident, str path) except -1:
+    """A file's path, extension and whether it names another format; -2 when the reference
+    must make the row."""
+    cdef object ext_text
+    ident.path = PyUnicode_AsUTF8AndSize(path, &ident.path_len)
+    ext_text = extension_of(path, ident.path, ident.path_len, ident.ext, &ident.ext_len)
     if ext_text is not None:  # the reference's answer, as UTF-8
         encoded = ext_text.encode("utf-8")
         if len(encoded) > EXT_MAX:
             return -2  # an extension this long: the reference makes the whole row
         memcpy(ident.ext, PyBytes_AS_STRING(encoded), len(encoded))
         ident.ext_len = len(encoded)
-    ident.ext_mismatch = is_ext_mismatch(ident.ext, ident.ext_len)
+    # The files of a batch mostly share one extension: its verdict is kept.
+    if ident.ext_len != ident.seen_ext_len or memcmp(ident.ext, ident.seen_ext, ident.ext_len):
+        ident.ext_mismatch = is_ext_mismatch(ident.ext, ident.ext_len)
+        memcpy(ident.seen_ext, ident.ext, ident.ext_len)
+        ident.seen_ext_len = ident.ext_len
     return 0
 
 cdef int audit_open_file(int fd, Py_ssize_t* size_out, int64_t* mtime_out) except -1:
@@ -2730,6 +2756,7 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     memset(&tail, 0, sizeof(Buf))
     memset(&text, 0, sizeof(Buf))
     limits_from(limits, &lim)
+    identity_of(&ident, split, root, when)
     # The cyclic collector off while the batch runs: this loop makes no cycles, and the small
     # tuples and strings of each row would otherwise start a collection every few hundred files.
     collecting = gc.isenabled()
@@ -2739,9 +2766,11 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
             r = FALLBACK
             if k < PyBytes_GET_SIZE(regular) and flags[k]:
                 path = paths[k]
-                if identity_of(&ident, path, split, root, when, None) == 0:
+                if path_identity(&ident, path) == 0:
                     fs_path = fs_paths[k]
-                    if PyUnicode_IS_ASCII(fs_path):  # its own bytes are the name
+                    if fs_path is path and PyUnicode_IS_ASCII(fs_path):
+                        c_path = ident.path
+                    elif PyUnicode_IS_ASCII(fs_path):  # its own bytes are the name
                         c_path = PyUnicode_AsUTF8AndSize(fs_path, NULL)
                     else:
                         encoded = PyUnicode_EncodeFSDefault(fs_path)
@@ -2801,7 +2830,8 @@ def audit_buffer(bytes data, str path, str split, str root, object scanned_at, t
     memset(&row, 0, sizeof(Row))
     limits_from(limits, &lim)
     try:
-        if identity_of(&ident, path, split, root, timestamp_us(scanned_at), None) != 0:
+        identity_of(&ident, split, root, timestamp_us(scanned_at))
+        if path_identity(&ident, path) != 0:
             return None
         src.fd = -1
         src.mem = <const uchar*>PyBytes_AS_STRING(data)
