@@ -127,17 +127,20 @@ cdef void make_digits():
 
 cdef inline int buf_small_uint(Buf* b, uint64_t v) except -1:
     """buf_uint, from a table for v < 1000 (table entries mostly are)."""
-    cdef int n
     if v >= 1000:
-        return buf_uint(b, v)
-    n = DIGITS3[v][0]
-    if b.len + n > b.cap:
-        buf_reserve(b, n)
-    memcpy(b.data + b.len, &DIGITS3[v][1], n)
-    b.len += n
+        return buf_digits(b, v)
+    if b.len + 3 > b.cap:
+        buf_reserve(b, 3)
+    # Three bytes whatever the length (one store, not a call): those past it are overwritten.
+    memcpy(b.data + b.len, &DIGITS3[v][1], 3)
+    b.len += DIGITS3[v][0]
     return 0
 
-cdef int buf_uint(Buf* b, uint64_t v) except -1:
+cdef inline int buf_uint(Buf* b, uint64_t v) except -1:
+    """Decimal digits of v, as str(v)."""
+    return buf_small_uint(b, v)
+
+cdef int buf_digits(Buf* b, uint64_t v) except -1:
     """Decimal digits of v, as str(v)."""
     cdef char tmp[24]
     cdef int n = 0
@@ -624,6 +627,7 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
     """_decode_dqt on the clean path: whole tables, slots 0..3, no zero entry; records the
     slots of the segment (_dqt_result) while the first MAX_RECORDED_MARKERS are recorded."""
     cdef int precision, slot, width, k, value, tables = 0
+    cdef bint zero
     cdef QuantTable* t
     cdef QuantTable* qtables = h.qtables
     cdef bint record = h.dqt_segments < MAX_RECORDED_MARKERS
@@ -645,14 +649,19 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
         t = &qtables[slot]
         t.defined = True
         t.bits = 16 if precision else 8
-        for k in range(64):  # _read_entries, zig-zag to natural order
-            if width == 1:
+        zero = False
+        if width == 1:  # _read_entries, zig-zag to natural order
+            for k in range(64):
                 value = data[i + k]
-            else:
+                zero |= value == 0
+                t.values[ZIGZAG[k]] = <uint16_t>value
+        else:
+            for k in range(64):
                 value = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
-            if value == 0:
-                return FALLBACK  # "table N has a zero entry" (a warning)
-            t.values[ZIGZAG[k]] = <uint16_t>value
+                zero |= value == 0
+                t.values[ZIGZAG[k]] = <uint16_t>value
+        if zero:
+            return FALLBACK  # "table N has a zero entry" (a warning)
         i += 64 * width
     if i != end:
         return FALLBACK
@@ -708,7 +717,7 @@ cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
             h.dht_item[h.dht_items] = data[i]  # Tc << 4 | Th, Th <= 3 checked above
             h.dht_items += 1
             tables += 1
-        if not is_standard_huffman(data + i + 1, 16 + total):
+        if h.huffman_all_standard and not is_standard_huffman(data + i + 1, 16 + total):
             h.huffman_all_standard = False
         i += 17 + total
     if record:
