@@ -1632,7 +1632,7 @@ cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the
 
 # The verdicts, per feature bytes with the EXIF strings (direct-mapped; a slot holds its key
 # and a reference to the verdict tuple).
-DEF VCACHE_SLOTS = 8192
+DEF VCACHE_SLOTS = 32768
 
 cdef struct VEntry:
     uint64_t hash
@@ -1642,23 +1642,55 @@ cdef struct VEntry:
 
 cdef VEntry* _vcache = NULL
 
-# The database's tables hashes, 16 hex digits each, sorted (is_known_tables).
-cdef bytes _known_tables_blob = b""
-cdef Py_ssize_t _known_tables_count = 0
+# header_signature per distinct SHA-1 input (direct-mapped; key_len 0: an empty slot, as no
+# input is empty: it holds three separators).
+DEF SCACHE_SLOTS = 4096
+DEF SKEY_MAX = 240
+
+cdef struct SEntry:
+    uint64_t hash
+    int key_len
+    char key[SKEY_MAX]
+    char signature[16]
+
+cdef SEntry* _scache = NULL
+
+# The maker and software family of an EXIF value's raw bytes up to FKEY_MAX of them, in C
+# (direct-mapped, one table per kind; longer values go to the dicts): family_of.
+DEF FCACHE_SLOTS = 1024
+DEF FKEY_MAX = 64
+
+cdef struct FEntry:
+    uint64_t hash
+    Py_ssize_t key_len
+    char key[FKEY_MAX]
+    PyObject* family  # a reference (None included); NULL: an empty slot
+
+cdef FEntry* _fcache = NULL  # 2 * FCACHE_SLOTS: makers, then software
+
+cdef void clear_family_cache():
+    cdef int k
+    for k in range(2 * FCACHE_SLOTS):
+        Py_XDECREF(_fcache[k].family)
+        _fcache[k].family = NULL
+
+# The database's tables hashes, 16 hex digits each, as an open-addressing set of
+# _known_tables_slots (a power of two, at least twice the count; an empty slot is zeros, which
+# no hex digit is): is_known_tables.
+cdef char* _known_tables = NULL
+cdef Py_ssize_t _known_tables_slots = 0
+
+cdef inline Py_ssize_t known_tables_slot(const char* hash16):
+    cdef uint64_t word
+    memcpy(&word, hash16, 8)
+    return <Py_ssize_t>((word * 0x9E3779B97F4A7C15ULL) >> 40) & (_known_tables_slots - 1)
 
 cdef bint is_known_tables(const char* hash16):
-    cdef Py_ssize_t lo = 0, hi = _known_tables_count, mid
-    cdef const char* table = PyBytes_AS_STRING(_known_tables_blob)
-    cdef int r
-    while lo < hi:
-        mid = (lo + hi) // 2
-        r = memcmp(table + 16 * mid, hash16, 16)
-        if r == 0:
+    cdef Py_ssize_t k = known_tables_slot(hash16)
+    while _known_tables[16 * k] != 0:
+        if memcmp(_known_tables + 16 * k, hash16, 16) == 0:
             return True
-        if r < 0:
-            lo = mid + 1
-        else:
-            hi = mid
+        k = (k + 1) & (_known_tables_slots - 1)
     return False
 cdef Buf _provenance_key  # the key of the row being emitted (reused: one buffer per process)
 DEF PROVENANCE_CACHE_MAX = 8192
@@ -1669,17 +1701,41 @@ cdef inline int buf_u16(Buf* b, int v) except -1:
     two[1] = <char>(v & 0xFF)
     return buf_put(b, two, 2)
 
-cdef int buf_span(Buf* b, const uchar* data, Py_ssize_t at, Py_ssize_t n, bint present) except -1:
-    """A length-prefixed span (0xFFFF: absent) of the header bytes."""
-    if not present or at < 0:
-        return buf_u16(b, 0xFFFF)
-    buf_u16(b, <int>n)
-    return buf_put(b, <const char*>data + at, n)
-
 cdef str huffman_kind(Header* h):
     if not h.huffman_tables:
         return "none"
     return "standard" if h.huffman_all_standard else "optimized"
+
+cdef inline void key_u16(Buf* b, int v) noexcept:
+    """Two bytes into a key with room for them (provenance_of reserves its bound)."""
+    b.data[b.len] = <char>((v >> 8) & 0xFF)
+    b.data[b.len + 1] = <char>(v & 0xFF)
+    b.len += 2
+
+cdef inline void key_byte(Buf* b, int v) noexcept:
+    b.data[b.len] = <char>v
+    b.len += 1
+
+cdef inline void key_put(Buf* b, const char* s, Py_ssize_t n) noexcept:
+    if n > 0:
+        memcpy(b.data + b.len, s, n)
+        b.len += n
+
+cdef inline void key_span(Buf* b, const uchar* data, Py_ssize_t at, Py_ssize_t n,
+                          bint present) noexcept:
+    """A length-prefixed span (0xFFFF: absent) of the header bytes into a key with room."""
+    if not present or at < 0:
+        key_u16(b, 0xFFFF)
+    else:
+        key_u16(b, <int>n)
+        key_put(b, <const char*>data + at, n)
+
+# What identify.judged_tables makes of a frame's tables (provenance_of, judge_header).
+cdef enum:
+    TABLES_NONE = 0  # no frame quality
+    TABLES_KNOWN = 1  # a tables hash the database holds
+    TABLES_EXACT = 2  # an exact IJG set the database does not hold: UNRECORDED, exact
+    TABLES_CUSTOM = 3  # neither: UNRECORDED_CUSTOM
 
 cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     """The template of a clean row's provenance columns, as identify.template_row gives it:
@@ -1688,86 +1744,90 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     what audit/columns.py gets from provenance.identify for the same header."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
-    cdef int i, k, at
+    cdef int i, k, tables = TABLES_NONE
     cdef const char* sub
-    cdef Py_ssize_t sub_len
+    cdef Py_ssize_t sub_len, bound
     if row.subsampling != NULL:
         sub = row.subsampling
         sub_len = c_strlen(row.subsampling)
     else:
         sub = text.data + row.factors_at
         sub_len = row.factors_len
-    key.len = 0
-    buf_u16(key, h.sof)
-    buf_u16(key, h.precision)
-    buf_u16(key, h.ncomp)
-    for i in range(h.ncomp):
-        buf_byte(key, <char>h.comps[i].id)
-        buf_byte(key, <char>(h.comps[i].h << 4 | h.comps[i].v))
-        buf_byte(key, <char>h.comps[i].tq)
-    buf_u16(key, h.marker_count if h.marker_count < 0xFFFF else 0xFFFF)
     k = h.marker_count if h.marker_count < MAX_RECORDED_MARKERS else MAX_RECORDED_MARKERS
-    buf_put(key, <const char*>h.marker_codes, k)
-    buf_u16(key, h.app_recorded)
+    # Room for the whole key but the families (put in by buf_span_str): its fixed part is
+    # under 128 bytes.
+    bound = 128 + 3 * h.ncomp + k + 2 * h.app_recorded + h.dqt_segments + h.dqt_items
+    bound += h.dht_segments + h.dht_items + sub_len
     for i in range(h.app_recorded):
-        buf_span(key, data, h.apps[i].ident_at, h.apps[i].ident_len, True)
-    buf_u16(key, h.dqt_segments)
-    buf_put(key, <const char*>h.dqt_segment_len, h.dqt_segments)
-    buf_put(key, <const char*>h.dqt_item, h.dqt_items)
-    buf_u16(key, h.dht_segments)
-    buf_put(key, <const char*>h.dht_segment_len, h.dht_segments)
-    buf_put(key, <const char*>h.dht_item, h.dht_items)
-    buf_span(key, data, h.comment_at, h.comment_len, h.has_comment)
-    buf_u16(key, h.restart_interval)
-    buf_byte(key, <char>h.jfif)
+        bound += h.apps[i].ident_len
+    if h.has_comment:
+        bound += h.comment_len
+    key.len = 0
+    buf_reserve(key, bound)
+    key_u16(key, h.sof)
+    key_u16(key, h.precision)
+    key_u16(key, h.ncomp)
+    for i in range(h.ncomp):
+        key_byte(key, h.comps[i].id)
+        key_byte(key, h.comps[i].h << 4 | h.comps[i].v)
+        key_byte(key, h.comps[i].tq)
+    key_u16(key, h.marker_count if h.marker_count < 0xFFFF else 0xFFFF)
+    key_put(key, <const char*>h.marker_codes, k)
+    key_u16(key, h.app_recorded)
+    for i in range(h.app_recorded):
+        key_span(key, data, h.apps[i].ident_at, h.apps[i].ident_len, True)
+    key_u16(key, h.dqt_segments)
+    key_put(key, <const char*>h.dqt_segment_len, h.dqt_segments)
+    key_put(key, <const char*>h.dqt_item, h.dqt_items)
+    key_u16(key, h.dht_segments)
+    key_put(key, <const char*>h.dht_segment_len, h.dht_segments)
+    key_put(key, <const char*>h.dht_item, h.dht_items)
+    key_span(key, data, h.comment_at, h.comment_len, h.has_comment)
+    key_u16(key, h.restart_interval)
+    key_byte(key, h.jfif)
     if h.jfif:
-        buf_u16(key, h.jfif_major)
-        buf_u16(key, h.jfif_minor)
-        buf_u16(key, h.density_unit)
-        buf_u16(key, h.x_density)
-        buf_u16(key, h.y_density)
-    buf_byte(key, <char>h.adobe)
+        key_u16(key, h.jfif_major)
+        key_u16(key, h.jfif_minor)
+        key_u16(key, h.density_unit)
+        key_u16(key, h.x_density)
+        key_u16(key, h.y_density)
+    key_byte(key, h.adobe)
     if h.adobe:
-        buf_u16(key, h.adobe_version)
-        buf_u16(key, h.adobe_flags0)
-        buf_u16(key, h.adobe_flags1)
-        buf_u16(key, h.adobe_transform)
-    buf_byte(key, <char>(0 if not h.huffman_tables else (1 if h.huffman_all_standard else 2)))
-    buf_u16(key, h.scan_count)
-    buf_byte(key, <char>h.scan_ss)
-    buf_byte(key, <char>h.scan_se)
-    buf_byte(key, <char>(h.scan_ah << 4 | h.scan_al))
-    buf_u16(key, h.photoshop_quality + 1)
-    buf_u16(key, h.ducky_quality + 1)
-    buf_byte(key, <char>h.photoshop)
-    buf_byte(key, <char>fq.set)
-    # The tables as identify.judged_tables gives them to the verdict.
-    judged = None
+        key_u16(key, h.adobe_version)
+        key_u16(key, h.adobe_flags0)
+        key_u16(key, h.adobe_flags1)
+        key_u16(key, h.adobe_transform)
+    key_byte(key, 0 if not h.huffman_tables else (1 if h.huffman_all_standard else 2))
+    key_u16(key, h.scan_count)
+    key_byte(key, h.scan_ss)
+    key_byte(key, h.scan_se)
+    key_byte(key, h.scan_ah << 4 | h.scan_al)
+    key_u16(key, h.photoshop_quality + 1)
+    key_u16(key, h.ducky_quality + 1)
+    key_byte(key, h.photoshop)
+    key_byte(key, fq.set)
+    # The tables as identify.judged_tables gives them to the verdict (judge_header).
     if fq.set:
-        known = is_known_tables(fq.hash16)
-        if known or fq.exact:
-            buf_byte(key, <char>fq.exact)
-            buf_u16(key, fq.quality_luma)
-            buf_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
-            buf_u16(key, fq.qtable_bits)
-            if known:
-                buf_put(key, fq.hash16, 16)
-                judged = (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
-                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+        tables = TABLES_KNOWN if is_known_tables(fq.hash16) else (
+            TABLES_EXACT if fq.exact else TABLES_CUSTOM)
+        if tables != TABLES_CUSTOM:
+            key_byte(key, fq.exact)
+            key_u16(key, fq.quality_luma)
+            key_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
+            key_u16(key, fq.qtable_bits)
+            if tables == TABLES_KNOWN:
+                key_put(key, fq.hash16, 16)
             else:
-                buf_byte(key, b"-")
-                judged = (_UNRECORDED, True, fq.quality_luma,
-                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+                key_byte(key, 45)  # "-": UNRECORDED
         else:
-            buf_byte(key, b"?")  # UNRECORDED_CUSTOM
-            judged = (_UNRECORDED, False, None, None, None)
-    buf_u16(key, <int>sub_len)
-    buf_put(key, sub, sub_len)
+            key_byte(key, 63)  # "?": UNRECORDED_CUSTOM
+    key_u16(key, <int>sub_len)
+    key_put(key, sub, sub_len)
     cdef Py_ssize_t structure_len = key.len
     # What the template reads of the EXIF strings: the maker and software families, and
     # whether a Make is there (the strings themselves are put in per file: fill_detail).
-    maker = family_of(data, h, &h.exif.make, _maker_cache, _camera_family)
-    soft = family_of(data, h, &h.exif.software, _soft_cache, _software_family)
+    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family)
+    soft = family_of(data, h, &h.exif.software, 1, _soft_cache, _software_family)
     has_make = exif_value_present(h, &h.exif.make)
     buf_span_str(key, maker)
     buf_span_str(key, soft)
@@ -1776,39 +1836,69 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
     if not (entry.verdict != NULL and entry.hash == hv and entry.key_len == key.len
             and memcmp(entry.key, key.data, key.len) == 0):
-        verdict = judge_header(row, data, sub, sub_len, judged, key.data, structure_len, maker,
+        verdict = judge_header(row, data, sub, sub_len, tables, key.data, structure_len, maker,
                                soft, has_make)
         store_verdict(entry, hv, key.data, key.len, verdict)
     return <tuple>entry.verdict
 
 
+cdef object judged_tables(FrameQuality* fq, int tables):
+    """identify.judged_tables of the frame's tables, for structure_of_header."""
+    if tables == TABLES_KNOWN:
+        return (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
+                fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+    if tables == TABLES_EXACT:
+        return (_UNRECORDED, True, fq.quality_luma,
+                fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+    if tables == TABLES_CUSTOM:
+        return (_UNRECORDED, False, None, None, None)
+    return None
+
+
 cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len,
-                         object judged, const char* key, Py_ssize_t structure_len,
+                         int tables, const char* key, Py_ssize_t structure_len,
                          object maker, object soft, bint has_make):
     """A structure, families and Make presence not seen yet: the Python core's template
     (identify.template_row), the structure built once per distinct features."""
     structure_key = PyBytes_FromStringAndSize(key, structure_len)
     structure = _structure_cache.get(structure_key)
     if structure is None:
-        structure = structure_of_header(row, data, sub, sub_len, judged)
+        structure = structure_of_header(row, data, sub, sub_len,
+                                        judged_tables(&row.fq, tables))
         if len(_structure_cache) < PROVENANCE_CACHE_MAX:
             _structure_cache[structure_key] = structure
     return _provenance_template(structure, maker, soft, has_make)
 
 
-cdef object family_of(const uchar* data, Header* h, const ExifText* t, dict cache,
+cdef object family_of(const uchar* data, Header* h, const ExifText* t, int kind, dict cache,
                       object family):
     """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes."""
+    cdef uint64_t hv = 0
+    cdef FEntry* entry = NULL
+    cdef const char* raw_at
     if not exif_value_present(h, t):
         return None
-    raw = PyBytes_FromStringAndSize(<const char*>data + t.at, t.n)
-    try:
-        return cache[raw]
-    except KeyError:
+    raw_at = <const char*>data + t.at
+    if t.n <= FKEY_MAX:
+        hv = key_hash(<const uchar*>raw_at, t.n)
+        entry = &_fcache[kind * FCACHE_SLOTS + <Py_ssize_t>(hv % FCACHE_SLOTS)]
+        if (entry.family != NULL and entry.hash == hv and entry.key_len == t.n
+                and memcmp(entry.key, raw_at, t.n) == 0):
+            return <object>entry.family
+    raw = PyBytes_FromStringAndSize(raw_at, t.n)
+    found = cache.get(raw, cache)  # the dict itself: not there
+    if found is cache:
         found = family(exif_string(data, t.at, t.n))
         if len(cache) < PROVENANCE_CACHE_MAX:
             cache[raw] = found
-        return found
+    if entry != NULL:
+        Py_XDECREF(entry.family)
+        Py_INCREF(found)
+        entry.family = <PyObject*>found
+        entry.hash = hv
+        entry.key_len = t.n
+        memcpy(entry.key, raw_at, t.n)
+    return found
 
 
 cdef inline bint exif_value_present(Header* h, const ExifText* t):
@@ -1925,7 +2015,25 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
     add_exif_utf8(text, h, data, &h.exif.make)
     buf_byte(text, b"\x1f")
     add_exif_utf8(text, h, data, &h.exif.model)
-    fingerprint(text.data + at0, text.len - at0, out)
+    cdef const char* message = text.data + at0
+    n = text.len - at0
+    cdef uint64_t hv
+    cdef SEntry* entry
+    if n > SKEY_MAX:
+        fingerprint(message, n, out)
+    else:
+        # The same text has the same SHA-1: kept per distinct text (files of one writer,
+        # quality and camera share it).
+        hv = key_hash(<const uchar*>message, n)
+        entry = &_scache[hv % SCACHE_SLOTS]
+        if entry.key_len == n and entry.hash == hv and memcmp(entry.key, message, n) == 0:
+            memcpy(out, entry.signature, 16)
+        else:
+            fingerprint(message, n, out)
+            entry.hash = hv
+            entry.key_len = <int>n
+            memcpy(entry.key, message, n)
+            memcpy(entry.signature, out, 16)
     text.len = at0
     return 0
 
@@ -2876,13 +2984,14 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     global _column_names, _library_sha1, _provenance_structure, _provenance_template
     global _sha1_init, _sha1_update, _sha1_final
     global _camera_family, _software_family
-    global _known_tables_blob, _known_tables_count
+    global _known_tables, _known_tables_slots, _scache, _fcache
     global _vcache
     cdef int c, k, q, r, kind, other, u
     cdef double total
     cdef bint duplicate
     cdef Py_ssize_t at
     cdef size_t init, update, final
+    cdef Py_ssize_t slot
     _library_sha1 = <sha1_function>sha1_address
     init, update, final = <size_t>sha1_steps[0], <size_t>sha1_steps[1], <size_t>sha1_steps[2]
     if init and update and final:
@@ -2898,8 +3007,30 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     _maker_cache.clear()
     _soft_cache.clear()
     hashes = sorted({h.encode("ascii") for h in known if len(h) == 16})
-    _known_tables_blob = b"".join(hashes)
-    _known_tables_count = len(hashes)
+    free(_known_tables)
+    _known_tables_slots = 16
+    while _known_tables_slots < 2 * len(hashes):
+        _known_tables_slots *= 2
+    _known_tables = <char*>calloc(_known_tables_slots, 16)
+    if _known_tables == NULL:
+        raise MemoryError()
+    for known_hash in hashes:
+        slot = known_tables_slot(known_hash)
+        while _known_tables[16 * slot] != 0:
+            slot = (slot + 1) & (_known_tables_slots - 1)
+        memcpy(_known_tables + 16 * slot, <const char*>known_hash, 16)
+    if _scache == NULL:
+        _scache = <SEntry*>calloc(SCACHE_SLOTS, sizeof(SEntry))
+        if _scache == NULL:
+            raise MemoryError()
+    else:
+        memset(_scache, 0, SCACHE_SLOTS * sizeof(SEntry))
+    if _fcache == NULL:
+        _fcache = <FEntry*>calloc(2 * FCACHE_SLOTS, sizeof(FEntry))
+        if _fcache == NULL:
+            raise MemoryError()
+    else:
+        clear_family_cache()
     if _vcache == NULL:
         _vcache = <VEntry*>calloc(VCACHE_SLOTS, sizeof(VEntry))
         if _vcache == NULL:
