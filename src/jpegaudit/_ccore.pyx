@@ -29,7 +29,7 @@ cdef extern from "Python.h":
 from libc.math cimport INFINITY, fabs, log2, nearbyint, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_NONBLOCK, O_RDONLY
 from posix.fcntl cimport open as c_open
 from posix.stat cimport S_ISREG, fstat, struct_stat
@@ -652,9 +652,8 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
         zero = False
         if width == 1:  # _read_entries, zig-zag to natural order
             for k in range(64):
-                value = data[i + k]
-                zero |= value == 0
-                t.values[ZIGZAG[k]] = <uint16_t>value
+                t.values[ZIGZAG[k]] = data[i + k]
+            zero = memchr(data + i, 0, 64) != NULL
         else:
             for k in range(64):
                 value = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
