@@ -18,6 +18,7 @@ Every read of the header bytes is bounds-checked against the bytes read; nothing
 is trusted as a length or an offset before it is checked.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
@@ -28,7 +29,7 @@ cdef extern from "Python.h":
 from libc.math cimport INFINITY, fabs, log2, nearbyint, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_NONBLOCK, O_RDONLY
 from posix.fcntl cimport open as c_open
 from posix.stat cimport S_ISREG, fstat, struct_stat
@@ -126,17 +127,20 @@ cdef void make_digits():
 
 cdef inline int buf_small_uint(Buf* b, uint64_t v) except -1:
     """buf_uint, from a table for v < 1000 (table entries mostly are)."""
-    cdef int n
     if v >= 1000:
-        return buf_uint(b, v)
-    n = DIGITS3[v][0]
-    if b.len + n > b.cap:
-        buf_reserve(b, n)
-    memcpy(b.data + b.len, &DIGITS3[v][1], n)
-    b.len += n
+        return buf_digits(b, v)
+    if b.len + 3 > b.cap:
+        buf_reserve(b, 3)
+    # Three bytes whatever the length (one store, not a call): those past it are overwritten.
+    memcpy(b.data + b.len, &DIGITS3[v][1], 3)
+    b.len += DIGITS3[v][0]
     return 0
 
-cdef int buf_uint(Buf* b, uint64_t v) except -1:
+cdef inline int buf_uint(Buf* b, uint64_t v) except -1:
+    """Decimal digits of v, as str(v)."""
+    return buf_small_uint(b, v)
+
+cdef int buf_digits(Buf* b, uint64_t v) except -1:
     """Decimal digits of v, as str(v)."""
     cdef char tmp[24]
     cdef int n = 0
@@ -184,25 +188,25 @@ cdef inline bint is_ascii_upper(uchar c):
 
 DEF EXT_MAX = 64
 
-cdef bint is_ext_mismatch(const char* ext, Py_ssize_t n):
+cdef bint is_ext_mismatch(const char* ext, Py_ssize_t n) except -1:
     """is_ext_mismatch(ext, "jpeg"): the extension names another known format."""
     return n > 0 and ext[:n] in _NOT_JPEG_EXTENSIONS
 
-cdef object extension_of(str path, char* out, Py_ssize_t* out_len):
-    """The lower-cased extension of `path` (sniff.extension_of) into `out` (at most EXT_MAX
-    bytes of ASCII); returns None when it fits, else the Python core's answer as a str (for
-    a non-ASCII or long extension)."""
-    cdef Py_ssize_t n
-    cdef const char* s = PyUnicode_AsUTF8AndSize(path, &n)
-    cdef Py_ssize_t name_start = 0, dot = -1, i
+cdef object extension_of(str path, const char* s, Py_ssize_t n, char* out, Py_ssize_t* out_len):
+    """The lower-cased extension of `path` (sniff.extension_of; `s`: its n bytes of UTF-8)
+    into `out` (at most EXT_MAX bytes of ASCII); returns None when it fits, else the Python
+    core's answer as a str (for a non-ASCII or long extension)."""
+    cdef Py_ssize_t name_start, dot = -1, i = n - 1
     cdef uchar c
-    for i in range(n):
+    # From the end: the last dot of the name, which starts after the last "/" or "\\".
+    while i >= 0:
         c = <uchar>s[i]
-        if c == 47 or c == 92:  # "/" or "\\"
-            name_start = i + 1
-    for i in range(name_start, n):
-        if s[i] == 46:  # "."
+        if c == 47 or c == 92:
+            break
+        if c == 46 and dot < 0:
             dot = i
+        i -= 1
+    name_start = i + 1
     if dot < 0 or dot == name_start:  # no dot, or no stem before it
         out_len[0] = 0
         return None
@@ -308,11 +312,16 @@ cdef struct AppSegment:
     Py_ssize_t ident_at  # offset of the identifier in the header bytes
     int ident_len
 
+cdef struct ExifText:
+    Py_ssize_t at  # the raw value's offset in the header bytes, -1: none (never empty)
+    Py_ssize_t n
+    bint ascii  # up to its first NUL: then start..stop is exif_string's answer, else Python's
+    Py_ssize_t start, stop
+
 cdef struct Exif:
     bint present
     int orientation  # 0: none
-    Py_ssize_t make_at, model_at, software_at  # raw value offsets in the header bytes, -1: none
-    Py_ssize_t make_len, model_len, software_len
+    ExifText make, model, software
 
 cdef struct Header:
     # Scalars first, zeroed for every parse; the arrays after `comps` are written before they
@@ -404,9 +413,10 @@ cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, 
     cdef uint32_t ifd, count, k, tag, typ, cnt, offset
     cdef Py_ssize_t entry, value_at
     cdef int64_t size, value
+    cdef ExifText text
     e.present = True
     e.orientation = 0
-    e.make_at = e.model_at = e.software_at = -1
+    e.make.at = e.model.at = e.software.at = -1
     if n < 8 or not ((t[0] == 73 and t[1] == 73) or (t[0] == 77 and t[1] == 77)):
         return FALLBACK  # "Exif: bad TIFF header"
     little = t[0] == 73
@@ -446,14 +456,14 @@ cdef int parse_exif(const uchar* data, Py_ssize_t tiff_at, Py_ssize_t tiff_end, 
         elif tag != 0x0112 and (typ == 1 or typ == 2 or typ == 7):
             if size > 4 * STRING_MAX_CHARS:
                 size = 4 * STRING_MAX_CHARS
-            if exif_string(data, tiff_at + value_at, size) is None:
+            if not exif_text(data, tiff_at + value_at, size, &text):
                 continue  # `if text:` an empty value keeps an earlier entry's
             if tag == 0x010F:
-                e.make_at, e.make_len = tiff_at + value_at, size
+                e.make = text
             elif tag == 0x0110:
-                e.model_at, e.model_len = tiff_at + value_at, size
+                e.model = text
             else:
-                e.software_at, e.software_len = tiff_at + value_at, size
+                e.software = text
     return CLEAN
 
 
@@ -465,12 +475,16 @@ cdef bint ascii_exif_span(const uchar* data, Py_ssize_t at, Py_ssize_t n, Py_ssi
                           Py_ssize_t* stop):
     """exif_string's answer as a span of the header bytes when the value is ASCII (the usual
     case: then no Python string is needed); False when it is not (the reference decides)."""
-    cdef Py_ssize_t end = 0, i
-    while end < n and data[at + end] != 0:
+    cdef Py_ssize_t end = 0
+    cdef uchar c, high = 0
+    while end < n:
+        c = data[at + end]
+        if c == 0:
+            break
+        high |= c
         end += 1
-    for i in range(end):
-        if data[at + i] >= 0x80:
-            return False
+    if high >= 0x80:
+        return False
     start[0], stop[0] = at, at + end
     while start[0] < stop[0] and is_py_space(data[start[0]]):
         start[0] += 1
@@ -479,6 +493,15 @@ cdef bint ascii_exif_span(const uchar* data, Py_ssize_t at, Py_ssize_t n, Py_ssi
     if stop[0] - start[0] > STRING_MAX_CHARS:
         stop[0] = start[0] + STRING_MAX_CHARS
     return True
+
+cdef bint exif_text(const uchar* data, Py_ssize_t at, Py_ssize_t n, ExifText* t) except -1:
+    """An IFD0 string value as the walker records it (its span, once: every column and key
+    reads that); False when exif_string gives None (an empty value)."""
+    t.at, t.n = at, n
+    t.ascii = ascii_exif_span(data, at, n, &t.start, &t.stop)
+    if t.ascii:
+        return t.stop > t.start
+    return exif_string(data, at, n) is not None
 
 cdef object exif_string(const uchar* data, Py_ssize_t at, Py_ssize_t n):
     """exif.exif_string: the value up to its first NUL, decoded as UTF-8 (errors replaced),
@@ -604,6 +627,7 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
     """_decode_dqt on the clean path: whole tables, slots 0..3, no zero entry; records the
     slots of the segment (_dqt_result) while the first MAX_RECORDED_MARKERS are recorded."""
     cdef int precision, slot, width, k, value, tables = 0
+    cdef bint zero
     cdef QuantTable* t
     cdef QuantTable* qtables = h.qtables
     cdef bint record = h.dqt_segments < MAX_RECORDED_MARKERS
@@ -625,14 +649,18 @@ cdef int decode_dqt(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
         t = &qtables[slot]
         t.defined = True
         t.bits = 16 if precision else 8
-        for k in range(64):  # _read_entries, zig-zag to natural order
-            if width == 1:
-                value = data[i + k]
-            else:
+        zero = False
+        if width == 1:  # _read_entries, zig-zag to natural order
+            for k in range(64):
+                t.values[ZIGZAG[k]] = data[i + k]
+            zero = memchr(data + i, 0, 64) != NULL
+        else:
+            for k in range(64):
                 value = (data[i + 2 * k] << 8) | data[i + 2 * k + 1]
-            if value == 0:
-                return FALLBACK  # "table N has a zero entry" (a warning)
-            t.values[ZIGZAG[k]] = <uint16_t>value
+                zero |= value == 0
+                t.values[ZIGZAG[k]] = <uint16_t>value
+        if zero:
+            return FALLBACK  # "table N has a zero entry" (a warning)
         i += 64 * width
     if i != end:
         return FALLBACK
@@ -688,7 +716,7 @@ cdef int decode_dht(const uchar* data, Py_ssize_t i, Py_ssize_t end, Header* h):
             h.dht_item[h.dht_items] = data[i]  # Tc << 4 | Th, Th <= 3 checked above
             h.dht_items += 1
             tables += 1
-        if not is_standard_huffman(data + i + 1, 16 + total):
+        if h.huffman_all_standard and not is_standard_huffman(data + i + 1, 16 + total):
             h.huffman_all_standard = False
         i += 17 + total
     if record:
@@ -1723,7 +1751,7 @@ cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the
 
 # The verdicts, per feature bytes with the EXIF strings (direct-mapped; a slot holds its key
 # and a reference to the verdict tuple).
-DEF VCACHE_SLOTS = 8192
+DEF VCACHE_SLOTS = 32768
 
 cdef struct VEntry:
     uint64_t hash
@@ -1733,23 +1761,55 @@ cdef struct VEntry:
 
 cdef VEntry* _vcache = NULL
 
-# The database's tables hashes, 16 hex digits each, sorted (is_known_tables).
-cdef bytes _known_tables_blob = b""
-cdef Py_ssize_t _known_tables_count = 0
+# header_signature per distinct SHA-1 input (direct-mapped; key_len 0: an empty slot, as no
+# input is empty: it holds three separators).
+DEF SCACHE_SLOTS = 4096
+DEF SKEY_MAX = 240
+
+cdef struct SEntry:
+    uint64_t hash
+    int key_len
+    char key[SKEY_MAX]
+    char signature[16]
+
+cdef SEntry* _scache = NULL
+
+# The maker and software family of an EXIF value's raw bytes up to FKEY_MAX of them, in C
+# (direct-mapped, one table per kind; longer values go to the dicts): family_of.
+DEF FCACHE_SLOTS = 1024
+DEF FKEY_MAX = 64
+
+cdef struct FEntry:
+    uint64_t hash
+    Py_ssize_t key_len
+    char key[FKEY_MAX]
+    PyObject* family  # a reference (None included); NULL: an empty slot
+
+cdef FEntry* _fcache = NULL  # 2 * FCACHE_SLOTS: makers, then software
+
+cdef void clear_family_cache():
+    cdef int k
+    for k in range(2 * FCACHE_SLOTS):
+        Py_XDECREF(_fcache[k].family)
+        _fcache[k].family = NULL
+
+# The database's tables hashes, 16 hex digits each, as an open-addressing set of
+# _known_tables_slots (a power of two, at least twice the count; an empty slot is zeros, which
+# no hex digit is): is_known_tables.
+cdef char* _known_tables = NULL
+cdef Py_ssize_t _known_tables_slots = 0
+
+cdef inline Py_ssize_t known_tables_slot(const char* hash16):
+    cdef uint64_t word
+    memcpy(&word, hash16, 8)
+    return <Py_ssize_t>((word * 0x9E3779B97F4A7C15ULL) >> 40) & (_known_tables_slots - 1)
 
 cdef bint is_known_tables(const char* hash16):
-    cdef Py_ssize_t lo = 0, hi = _known_tables_count, mid
-    cdef const char* table = PyBytes_AS_STRING(_known_tables_blob)
-    cdef int r
-    while lo < hi:
-        mid = (lo + hi) // 2
-        r = memcmp(table + 16 * mid, hash16, 16)
-        if r == 0:
+    cdef Py_ssize_t k = known_tables_slot(hash16)
+    while _known_tables[16 * k] != 0:
+        if memcmp(_known_tables + 16 * k, hash16, 16) == 0:
             return True
-        if r < 0:
-            lo = mid + 1
-        else:
-            hi = mid
+        k = (k + 1) & (_known_tables_slots - 1)
     return False
 cdef Buf _provenance_key  # the key of the row being emitted (reused: one buffer per process)
 DEF PROVENANCE_CACHE_MAX = 8192
@@ -1760,17 +1820,41 @@ cdef inline int buf_u16(Buf* b, int v) except -1:
     two[1] = <char>(v & 0xFF)
     return buf_put(b, two, 2)
 
-cdef int buf_span(Buf* b, const uchar* data, Py_ssize_t at, Py_ssize_t n, bint present) except -1:
-    """A length-prefixed span (0xFFFF: absent) of the header bytes."""
-    if not present or at < 0:
-        return buf_u16(b, 0xFFFF)
-    buf_u16(b, <int>n)
-    return buf_put(b, <const char*>data + at, n)
-
 cdef str huffman_kind(Header* h):
     if not h.huffman_tables:
         return "none"
     return "standard" if h.huffman_all_standard else "optimized"
+
+cdef inline void key_u16(Buf* b, int v) noexcept:
+    """Two bytes into a key with room for them (provenance_of reserves its bound)."""
+    b.data[b.len] = <char>((v >> 8) & 0xFF)
+    b.data[b.len + 1] = <char>(v & 0xFF)
+    b.len += 2
+
+cdef inline void key_byte(Buf* b, int v) noexcept:
+    b.data[b.len] = <char>v
+    b.len += 1
+
+cdef inline void key_put(Buf* b, const char* s, Py_ssize_t n) noexcept:
+    if n > 0:
+        memcpy(b.data + b.len, s, n)
+        b.len += n
+
+cdef inline void key_span(Buf* b, const uchar* data, Py_ssize_t at, Py_ssize_t n,
+                          bint present) noexcept:
+    """A length-prefixed span (0xFFFF: absent) of the header bytes into a key with room."""
+    if not present or at < 0:
+        key_u16(b, 0xFFFF)
+    else:
+        key_u16(b, <int>n)
+        key_put(b, <const char*>data + at, n)
+
+# What identify.judged_tables makes of a frame's tables (provenance_of, judge_header).
+cdef enum:
+    TABLES_NONE = 0  # no frame quality
+    TABLES_KNOWN = 1  # a tables hash the database holds
+    TABLES_EXACT = 2  # an exact IJG set the database does not hold: UNRECORDED, exact
+    TABLES_CUSTOM = 3  # neither: UNRECORDED_CUSTOM
 
 cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     """The template of a clean row's provenance columns, as identify.template_row gives it:
@@ -1779,88 +1863,91 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     what audit/columns.py gets from provenance.identify for the same header."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
-    cdef int i, k, at
+    cdef int i, k, tables = TABLES_NONE
     cdef const char* sub
-    cdef Py_ssize_t sub_len
+    cdef Py_ssize_t sub_len, bound
     if row.subsampling != NULL:
         sub = row.subsampling
         sub_len = c_strlen(row.subsampling)
     else:
         sub = text.data + row.factors_at
         sub_len = row.factors_len
-    key.len = 0
-    buf_u16(key, h.sof)
-    buf_u16(key, h.precision)
-    buf_u16(key, h.ncomp)
-    for i in range(h.ncomp):
-        buf_byte(key, <char>h.comps[i].id)
-        buf_byte(key, <char>(h.comps[i].h << 4 | h.comps[i].v))
-        buf_byte(key, <char>h.comps[i].tq)
-    buf_u16(key, h.marker_count if h.marker_count < 0xFFFF else 0xFFFF)
     k = h.marker_count if h.marker_count < MAX_RECORDED_MARKERS else MAX_RECORDED_MARKERS
-    buf_put(key, <const char*>h.marker_codes, k)
-    buf_u16(key, h.app_recorded)
+    # Room for the whole key but the families (put in by buf_span_str): its fixed part is
+    # under 128 bytes.
+    bound = 128 + 3 * h.ncomp + k + 2 * h.app_recorded + h.dqt_segments + h.dqt_items
+    bound += h.dht_segments + h.dht_items + sub_len
     for i in range(h.app_recorded):
-        buf_span(key, data, h.apps[i].ident_at, h.apps[i].ident_len, True)
-    buf_u16(key, h.dqt_segments)
-    buf_put(key, <const char*>h.dqt_segment_len, h.dqt_segments)
-    buf_put(key, <const char*>h.dqt_item, h.dqt_items)
-    buf_u16(key, h.dht_segments)
-    buf_put(key, <const char*>h.dht_segment_len, h.dht_segments)
-    buf_put(key, <const char*>h.dht_item, h.dht_items)
-    buf_span(key, data, h.comment_at, h.comment_len, h.has_comment)
-    buf_u16(key, h.restart_interval)
-    buf_byte(key, <char>h.jfif)
+        bound += h.apps[i].ident_len
+    if h.has_comment:
+        bound += h.comment_len
+    key.len = 0
+    buf_reserve(key, bound)
+    key_u16(key, h.sof)
+    key_u16(key, h.precision)
+    key_u16(key, h.ncomp)
+    for i in range(h.ncomp):
+        key_byte(key, h.comps[i].id)
+        key_byte(key, h.comps[i].h << 4 | h.comps[i].v)
+        key_byte(key, h.comps[i].tq)
+    key_u16(key, h.marker_count if h.marker_count < 0xFFFF else 0xFFFF)
+    key_put(key, <const char*>h.marker_codes, k)
+    key_u16(key, h.app_recorded)
+    for i in range(h.app_recorded):
+        key_span(key, data, h.apps[i].ident_at, h.apps[i].ident_len, True)
+    key_u16(key, h.dqt_segments)
+    key_put(key, <const char*>h.dqt_segment_len, h.dqt_segments)
+    key_put(key, <const char*>h.dqt_item, h.dqt_items)
+    key_u16(key, h.dht_segments)
+    key_put(key, <const char*>h.dht_segment_len, h.dht_segments)
+    key_put(key, <const char*>h.dht_item, h.dht_items)
+    key_span(key, data, h.comment_at, h.comment_len, h.has_comment)
+    key_u16(key, h.restart_interval)
+    key_byte(key, h.jfif)
     if h.jfif:
-        buf_u16(key, h.jfif_major)
-        buf_u16(key, h.jfif_minor)
-        buf_u16(key, h.density_unit)
-        buf_u16(key, h.x_density)
-        buf_u16(key, h.y_density)
-    buf_byte(key, <char>h.adobe)
+        key_u16(key, h.jfif_major)
+        key_u16(key, h.jfif_minor)
+        key_u16(key, h.density_unit)
+        key_u16(key, h.x_density)
+        key_u16(key, h.y_density)
+    key_byte(key, h.adobe)
     if h.adobe:
-        buf_u16(key, h.adobe_version)
-        buf_u16(key, h.adobe_flags0)
-        buf_u16(key, h.adobe_flags1)
-        buf_u16(key, h.adobe_transform)
-    buf_byte(key, <char>(0 if not h.huffman_tables else (1 if h.huffman_all_standard else 2)))
-    buf_u16(key, h.scan_count)
-    buf_byte(key, <char>h.scan_ss)
-    buf_byte(key, <char>h.scan_se)
-    buf_byte(key, <char>(h.scan_ah << 4 | h.scan_al))
-    buf_u16(key, h.photoshop_quality + 1)
-    buf_u16(key, h.ducky_quality + 1)
-    buf_byte(key, <char>h.photoshop)
-    buf_byte(key, <char>fq.set)
-    # The tables as identify.judged_tables gives them to the verdict.
-    judged = None
+        key_u16(key, h.adobe_version)
+        key_u16(key, h.adobe_flags0)
+        key_u16(key, h.adobe_flags1)
+        key_u16(key, h.adobe_transform)
+    key_byte(key, 0 if not h.huffman_tables else (1 if h.huffman_all_standard else 2))
+    key_u16(key, h.scan_count)
+    key_byte(key, h.scan_ss)
+    key_byte(key, h.scan_se)
+    key_byte(key, h.scan_ah << 4 | h.scan_al)
+    key_u16(key, h.photoshop_quality + 1)
+    key_u16(key, h.ducky_quality + 1)
+    key_byte(key, h.photoshop)
+    key_byte(key, fq.set)
+    # The tables as identify.judged_tables gives them to the verdict (judge_header).
     if fq.set:
-        known = is_known_tables(fq.hash16)
-        if known or fq.exact:
-            buf_byte(key, <char>fq.exact)
-            buf_u16(key, fq.quality_luma)
-            buf_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
-            buf_u16(key, fq.qtable_bits)
-            if known:
-                buf_put(key, fq.hash16, 16)
-                judged = (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
-                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+        tables = TABLES_KNOWN if is_known_tables(fq.hash16) else (
+            TABLES_EXACT if fq.exact else TABLES_CUSTOM)
+        if tables != TABLES_CUSTOM:
+            key_byte(key, fq.exact)
+            key_u16(key, fq.quality_luma)
+            key_u16(key, fq.quality_chroma if fq.has_chroma else 0xFFFF)
+            key_u16(key, fq.qtable_bits)
+            if tables == TABLES_KNOWN:
+                key_put(key, fq.hash16, 16)
             else:
-                buf_byte(key, b"-")
-                judged = (_UNRECORDED, True, fq.quality_luma,
-                          fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+                key_byte(key, 45)  # "-": UNRECORDED
         else:
-            buf_byte(key, b"?")  # UNRECORDED_CUSTOM
-            judged = (_UNRECORDED, False, None, None, None)
-    buf_u16(key, <int>sub_len)
-    buf_put(key, sub, sub_len)
+            key_byte(key, 63)  # "?": UNRECORDED_CUSTOM
+    key_u16(key, <int>sub_len)
+    key_put(key, sub, sub_len)
     cdef Py_ssize_t structure_len = key.len
     # What the template reads of the EXIF strings: the maker and software families, and
     # whether a Make is there (the strings themselves are put in per file: fill_detail).
-    maker = family_of(data, h, h.exif.make_at, h.exif.make_len, _maker_cache, _camera_family)
-    soft = family_of(data, h, h.exif.software_at, h.exif.software_len, _soft_cache,
-                     _software_family)
-    has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family)
+    soft = family_of(data, h, &h.exif.software, 1, _soft_cache, _software_family)
+    has_make = exif_value_present(h, &h.exif.make)
     buf_span_str(key, maker)
     buf_span_str(key, soft)
     buf_byte(key, <char>has_make)
@@ -1868,49 +1955,75 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
     if not (entry.verdict != NULL and entry.hash == hv and entry.key_len == key.len
             and memcmp(entry.key, key.data, key.len) == 0):
-        verdict = judge_header(row, data, sub, sub_len, judged, key.data, structure_len, maker,
+        verdict = judge_header(row, data, sub, sub_len, tables, key.data, structure_len, maker,
                                soft, has_make)
         store_verdict(entry, hv, key.data, key.len, verdict)
     return <tuple>entry.verdict
 
 
+cdef object judged_tables(FrameQuality* fq, int tables):
+    """identify.judged_tables of the frame's tables, for structure_of_header."""
+    if tables == TABLES_KNOWN:
+        return (fq.hash16[:16].decode("ascii"), bool(fq.exact), fq.quality_luma,
+                fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+    if tables == TABLES_EXACT:
+        return (_UNRECORDED, True, fq.quality_luma,
+                fq.quality_chroma if fq.has_chroma else None, fq.qtable_bits)
+    if tables == TABLES_CUSTOM:
+        return (_UNRECORDED, False, None, None, None)
+    return None
+
+
 cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_t sub_len,
-                         object judged, const char* key, Py_ssize_t structure_len,
+                         int tables, const char* key, Py_ssize_t structure_len,
                          object maker, object soft, bint has_make):
     """A structure, families and Make presence not seen yet: the Python core's template
     (identify.template_row), the structure built once per distinct features."""
     structure_key = PyBytes_FromStringAndSize(key, structure_len)
     structure = _structure_cache.get(structure_key)
     if structure is None:
-        structure = structure_of_header(row, data, sub, sub_len, judged)
+        structure = structure_of_header(row, data, sub, sub_len,
+                                        judged_tables(&row.fq, tables))
         if len(_structure_cache) < PROVENANCE_CACHE_MAX:
             _structure_cache[structure_key] = structure
     return _provenance_template(structure, maker, soft, has_make)
 
 
-cdef object family_of(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n, dict cache,
+cdef object family_of(const uchar* data, Header* h, const ExifText* t, int kind, dict cache,
                       object family):
     """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes."""
-    if not h.exif.present or at < 0:
+    cdef uint64_t hv = 0
+    cdef FEntry* entry = NULL
+    cdef const char* raw_at
+    if not exif_value_present(h, t):
         return None
-    raw = PyBytes_FromStringAndSize(<const char*>data + at, n)
-    try:
-        return cache[raw]
-    except KeyError:
-        found = family(exif_string(data, at, n))
+    raw_at = <const char*>data + t.at
+    if t.n <= FKEY_MAX:
+        hv = key_hash(<const uchar*>raw_at, t.n)
+        entry = &_fcache[kind * FCACHE_SLOTS + <Py_ssize_t>(hv % FCACHE_SLOTS)]
+        if (entry.family != NULL and entry.hash == hv and entry.key_len == t.n
+                and memcmp(entry.key, raw_at, t.n) == 0):
+            return <object>entry.family
+    raw = PyBytes_FromStringAndSize(raw_at, t.n)
+    found = cache.get(raw, cache)  # the dict itself: not there
+    if found is cache:
+        found = family(exif_string(data, t.at, t.n))
         if len(cache) < PROVENANCE_CACHE_MAX:
             cache[raw] = found
-        return found
+    if entry != NULL:
+        Py_XDECREF(entry.family)
+        Py_INCREF(found)
+        entry.family = <PyObject*>found
+        entry.hash = hv
+        entry.key_len = t.n
+        memcpy(entry.key, raw_at, t.n)
+    return found
 
 
-cdef bint exif_value_present(const uchar* data, Header* h, Py_ssize_t at, Py_ssize_t n):
-    """bool(make): the value is there and not empty once read as exif_string reads it."""
-    cdef Py_ssize_t start, stop
-    if not h.exif.present or at < 0:
-        return False
-    if ascii_exif_span(data, at, n, &start, &stop):
-        return stop > start
-    return exif_string(data, at, n) is not None
+cdef inline bint exif_value_present(Header* h, const ExifText* t):
+    """bool(make): the value is there (parse_exif records only values that are not empty once
+    read as exif_string reads them)."""
+    return h.exif.present and t.at >= 0
 
 
 cdef int buf_span_str(Buf* b, object text) except -1:
@@ -1930,7 +2043,7 @@ cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except 
     cdef Py_ssize_t n, mark
     cdef const char* p
     cdef int code
-    cdef bint has_make = exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
+    cdef bint has_make = exif_value_present(h, &h.exif.make)
     for part in parts:
         if isinstance(part, str):
             p = PyUnicode_AsUTF8AndSize(part, &n)
@@ -1940,7 +2053,7 @@ cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except 
         if code == 0:  # NAMED
             add_named(out, row, data)
         elif code == 1:  # SOFTWARE
-            add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+            add_exif_utf8(out, h, data, &h.exif.software)
         elif code == 2 or (code == 3 and has_make):  # NOTE, NOTE_IF_MAKE
             add_note(out, row, data)
     return 0
@@ -1950,21 +2063,21 @@ cdef int add_named(Buf* out, Row* row, const uchar* data) except -1:
     """identify.exif_named: Make and Model, those present, joined by a space."""
     cdef Header* h = row.h
     cdef Py_ssize_t before = out.len
-    if exif_value_present(data, h, h.exif.make_at, h.exif.make_len):
-        add_exif_utf8(out, h, data, h.exif.make_at, h.exif.make_len)
-    if exif_value_present(data, h, h.exif.model_at, h.exif.model_len):
+    if exif_value_present(h, &h.exif.make):
+        add_exif_utf8(out, h, data, &h.exif.make)
+    if exif_value_present(h, &h.exif.model):
         if out.len > before:
             buf_byte(out, b" ")
-        add_exif_utf8(out, h, data, h.exif.model_at, h.exif.model_len)
+        add_exif_utf8(out, h, data, &h.exif.model)
     return 0
 
 
 cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
     """identify.exif_note: "; EXIF names Make Model, software 'Software'"."""
     cdef Header* h = row.h
-    cdef bint named = (exif_value_present(data, h, h.exif.make_at, h.exif.make_len)
-                       or exif_value_present(data, h, h.exif.model_at, h.exif.model_len))
-    cdef bint software = exif_value_present(data, h, h.exif.software_at, h.exif.software_len)
+    cdef bint named = (exif_value_present(h, &h.exif.make)
+                       or exif_value_present(h, &h.exif.model))
+    cdef bint software = exif_value_present(h, &h.exif.software)
     if not (named or software):
         return 0
     buf_put(out, b"; EXIF names ", 13)
@@ -1974,7 +2087,7 @@ cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
         if named:
             buf_put(out, b", ", 2)
         buf_put(out, b"software '", 10)
-        add_exif_utf8(out, h, data, h.exif.software_at, h.exif.software_len)
+        add_exif_utf8(out, h, data, &h.exif.software)
         buf_byte(out, b"'")
     return 0
 
@@ -2001,8 +2114,8 @@ cdef object confidence_of(tuple template, Row* row, const uchar* data):
         return template[3]
     h = row.h
     model = None
-    if h.exif.present and h.exif.model_at >= 0:
-        model = exif_string(data, h.exif.model_at, h.exif.model_len)
+    if exif_value_present(h, &h.exif.model):
+        model = exif_string(data, h.exif.model.at, h.exif.model.n)
     return "exact" if (model or "") in exact_models else "family"
 
 
@@ -2018,24 +2131,41 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
     if row.fq.set:
         buf_put(text, row.fq.hash16, 16)
     buf_byte(text, b"\x1f")
-    add_exif_utf8(text, h, data, h.exif.make_at, h.exif.make_len)
+    add_exif_utf8(text, h, data, &h.exif.make)
     buf_byte(text, b"\x1f")
-    add_exif_utf8(text, h, data, h.exif.model_at, h.exif.model_len)
-    fingerprint(text.data + at0, text.len - at0, out)
+    add_exif_utf8(text, h, data, &h.exif.model)
+    cdef const char* message = text.data + at0
+    n = text.len - at0
+    cdef uint64_t hv
+    cdef SEntry* entry
+    if n > SKEY_MAX:
+        fingerprint(message, n, out)
+    else:
+        # The same text has the same SHA-1: kept per distinct text (files of one writer,
+        # quality and camera share it).
+        hv = key_hash(<const uchar*>message, n)
+        entry = &_scache[hv % SCACHE_SLOTS]
+        if entry.key_len == n and entry.hash == hv and memcmp(entry.key, message, n) == 0:
+            memcpy(out, entry.signature, 16)
+        else:
+            fingerprint(message, n, out)
+            entry.hash = hv
+            entry.key_len = <int>n
+            memcpy(entry.key, message, n)
+            memcpy(entry.signature, out, 16)
     text.len = at0
     return 0
 
 
-cdef int add_exif_utf8(Buf* text, Header* h, const uchar* data, Py_ssize_t at,
-                       Py_ssize_t n) except -1:
+cdef int add_exif_utf8(Buf* text, Header* h, const uchar* data, const ExifText* t) except -1:
     """`make or ""` as UTF-8: the span of an ASCII value, else the reference's string."""
-    cdef Py_ssize_t start, stop, length
+    cdef Py_ssize_t length
     cdef const char* p
-    if not h.exif.present or at < 0:
+    if not exif_value_present(h, t):
         return 0
-    if ascii_exif_span(data, at, n, &start, &stop):
-        return buf_put(text, <const char*>data + start, stop - start)
-    value = exif_string(data, at, n)
+    if t.ascii:
+        return buf_put(text, <const char*>data + t.start, t.stop - t.start)
+    value = exif_string(data, t.at, t.n)
     if value is None:
         return 0
     p = PyUnicode_AsUTF8AndSize(value, &length)
@@ -2102,10 +2232,11 @@ cdef tuple segments_of(const uint8_t* lengths, const uint8_t* items, int segment
 
 cdef int add_value(ColumnSet cs, int c, object value) except -1:
     if value is None:
-        return cs.add_null(c)
+        return 0  # null
     if isinstance(value, str):
         return cs.add_str(c, value)
-    return cs.add_int(c, value)
+    cs.add_int(c, value)
+    return 0
 
 cdef bint frame_tables_defined(Header* h):
     """No "quantization table N used but never defined" error (lossless frames need none)."""
@@ -2272,8 +2403,7 @@ _KINDS = {"string": K_STRING, "int16": K_INT16, "int32": K_INT32, "int64": K_INT
 
 # What a clean row puts in each column (by the column's name in schema.COLUMNS); a column not
 # listed here is null in a clean row.
-cdef enum Field:
-    F_NULL
+cdef enum:  # the fields of a clean row
     F_PATH
     F_SPLIT
     F_ROOT
@@ -2341,6 +2471,7 @@ cdef enum Field:
     F_TRAILING_BYTES
     F_TAIL_CHECKED
     F_BACKEND
+    F_COUNT
 
 _FIELDS = {
     "path": F_PATH, "split": F_SPLIT, "root": F_ROOT, "entry_type": F_ENTRY_TYPE,
@@ -2369,10 +2500,22 @@ _FIELDS = {
     "trailing_bytes": F_TRAILING_BYTES, "tail_checked": F_TAIL_CHECKED, "backend": F_BACKEND,
 }
 
+# The kind of value emit_row writes in each field's column (integers: any integer kind).
+_TEXT_FIELDS = {"path", "split", "root", "entry_type", "scanner_version", "format", "ext",
+                "component_ids", "color", "sampling_factors", "subsampling", "process",
+                "qtable_ids", "qtables", "qtables_hash", "quality_chroma_range", "encoder",
+                "encoder_detail", "encoder_confidence", "header_signature", "app_markers",
+                "jfif_version", "exif_make", "exif_model", "exif_software", "icc_colorspace",
+                "comment", "backend"}
+_BOOL_FIELDS = {"ext_mismatch", "chroma_factors_differ", "progressive", "arithmetic",
+                "quality_exact", "huffman_standard", "jfif", "exif", "xmp", "icc", "mpf",
+                "photoshop", "truncated", "tail_checked"}
+_FLOAT_FIELDS = {"quality_fit_error", "quality_closeness"}
+
 DEF MAX_COLUMNS = 256
 cdef int _ncols = 0
 cdef int _kind[MAX_COLUMNS]
-cdef int _field[MAX_COLUMNS]
+cdef int _col[F_COUNT]  # the column of each field (configure: every one is in the schema)
 cdef list _column_names = []
 cdef bytes _SCANNER_VERSION = b""
 cdef bint _configured = False
@@ -2422,20 +2565,25 @@ cdef OwnedBuffer owned(char** data, Py_ssize_t size):
     return out
 
 
+@cython.final
 cdef class ColumnSet:
     """One Arrow array per store column, built row by row: validity bits, values (bit-packed
     for booleans) and, for strings, int32 offsets.
 
     Validity bitmaps, fixed-width values and string offsets have room for `capacity` rows,
-    zero-filled, so that adding a value is a store and adding a null is a count: the row count
-    is checked once per row (end_row grows every such buffer), not once per value. String
-    bytes grow as they come."""
+    zero-filled, so that adding a value is a store and a null costs nothing at all: a column's
+    null count is its rows less its values (finish), and a string column's offsets are written
+    when a value comes (the nulls since the last value repeat its end offset) and to the last
+    row by finish. The row count is checked once per row (end_row grows every such buffer),
+    not once per value. String bytes grow as they come, to what the rows so far say the
+    capacity needs (one reallocation in a batch, not one per doubling)."""
 
     cdef char* validity[MAX_COLUMNS]
     cdef char* values[MAX_COLUMNS]  # fixed-width values or packed booleans
     cdef int32_t* offsets[MAX_COLUMNS]  # strings: capacity + 1 of them
     cdef Buf text[MAX_COLUMNS]  # strings: their bytes
-    cdef Py_ssize_t nulls[MAX_COLUMNS]
+    cdef Py_ssize_t valid[MAX_COLUMNS]  # values added: the other rows are nulls
+    cdef Py_ssize_t filled[MAX_COLUMNS]  # strings: offsets[0..filled] are written
     cdef Py_ssize_t length
     cdef Py_ssize_t capacity
 
@@ -2444,7 +2592,8 @@ cdef class ColumnSet:
         memset(self.values, 0, sizeof(self.values))
         memset(self.offsets, 0, sizeof(self.offsets))
         memset(self.text, 0, sizeof(self.text))
-        memset(self.nulls, 0, sizeof(self.nulls))
+        memset(self.valid, 0, sizeof(self.valid))
+        memset(self.filled, 0, sizeof(self.filled))
         self.length = 0
         self.capacity = 0
         self.grow(rows if rows > 64 else 64)
@@ -2476,15 +2625,12 @@ cdef class ColumnSet:
     cdef inline void set_valid(self, int c) noexcept:
         cdef Py_ssize_t bit = self.length
         self.validity[c][bit >> 3] |= <char>(1 << (bit & 7))
+        self.valid[c] += 1
 
-    cdef int add_null(self, int c) except -1:
-        # The value is already zero (and a string's offset is set by end_row's caller below).
-        self.nulls[c] += 1
-        if _kind[c] == K_STRING:
-            self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
-        return 0
+    cdef inline void add_null(self, int c) noexcept:
+        pass  # the value is already zero, the validity bit clear; finish counts the nulls
 
-    cdef int add_int(self, int c, int64_t v) except -1:
+    cdef inline void add_int(self, int c, int64_t v) noexcept:
         cdef int kind = _kind[c]
         self.set_valid(c)
         if kind == K_INT16:
@@ -2493,24 +2639,54 @@ cdef class ColumnSet:
             (<int32_t*>self.values[c])[self.length] = <int32_t>v
         else:
             (<int64_t*>self.values[c])[self.length] = v
-        return 0
 
-    cdef int add_float(self, int c, double v) except -1:
+    cdef inline void add_float(self, int c, double v) noexcept:
         self.set_valid(c)
         (<double*>self.values[c])[self.length] = v
-        return 0
 
-    cdef int add_bool(self, int c, bint v) except -1:
+    cdef inline void add_bool(self, int c, bint v) noexcept:
         cdef Py_ssize_t bit = self.length
         self.set_valid(c)
         if v:
             self.values[c][bit >> 3] |= <char>(1 << (bit & 7))
+
+    cdef inline int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
+        cdef Buf* b = &self.text[c]
+        cdef int32_t* offsets = self.offsets[c]
+        cdef Py_ssize_t at = self.filled[c]
+        while at < self.length:  # the nulls since the last value: empty
+            offsets[at + 1] = offsets[at]
+            at += 1
+        if n > 0:
+            if b.len + n > b.cap:
+                self.reserve_text(b, n)
+            memcpy(b.data + b.len, s, n)
+            b.len += n
+        offsets[at + 1] = <int32_t>b.len
+        self.filled[c] = at + 1
+        self.set_valid(c)
         return 0
 
-    cdef int add_text(self, int c, const char* s, Py_ssize_t n) except -1:
-        self.set_valid(c)
-        buf_put(&self.text[c], s, n)
-        self.offsets[c][self.length + 1] = <int32_t>self.text[c].len
+    cdef int reserve_text(self, Buf* b, Py_ssize_t n) except -1:
+        """Room for n more bytes: twice the room, or once there are rows to go by, the bytes
+        a row so far for every row of the capacity (and an eighth more)."""
+        cdef Py_ssize_t want = b.len + n, cap = 2 * b.cap
+        cdef Py_ssize_t rows = self.length + 1, estimate
+        cdef char* grown
+        if rows >= 16:
+            estimate = want // rows * self.capacity
+            estimate += estimate // 8
+            if estimate > cap:
+                cap = estimate
+        if cap < 256:
+            cap = 256
+        if cap < want:
+            cap = want
+        grown = <char*>realloc(b.data, cap)
+        if grown == NULL:
+            raise MemoryError()
+        b.data = grown
+        b.cap = cap
         return 0
 
     cdef int add_str(self, int c, str s) except -1:
@@ -2522,18 +2698,20 @@ cdef class ColumnSet:
         """A value of a row dict (the reference core's row), as rows_to_table converts it."""
         cdef int kind = _kind[c]
         if value is None:
-            return self.add_null(c)
-        if kind == K_STRING:
-            return self.add_str(c, value)
-        if kind == K_BOOL:
-            return self.add_bool(c, bool(value))
-        if kind == K_FLOAT64:
-            return self.add_float(c, float(value))
-        if kind == K_TIMESTAMP:
-            return self.add_int(c, timestamp_us(value))
-        return self.add_int(c, int(value))
+            self.add_null(c)
+        elif kind == K_STRING:
+            self.add_str(c, value)
+        elif kind == K_BOOL:
+            self.add_bool(c, bool(value))
+        elif kind == K_FLOAT64:
+            self.add_float(c, float(value))
+        elif kind == K_TIMESTAMP:
+            self.add_int(c, timestamp_us(value))
+        else:
+            self.add_int(c, int(value))
+        return 0
 
-    cdef int end_row(self) except -1:
+    cdef inline int end_row(self) except -1:
         self.length += 1
         if self.length == self.capacity:
             self.grow(2 * self.capacity)
@@ -2551,20 +2729,27 @@ cdef class ColumnSet:
         that own the memory (None where a buffer is not needed). The ColumnSet is empty
         afterwards: call it once."""
         cdef int c, kind
-        cdef Py_ssize_t n = self.length, bits = (self.length + 7) // 8
+        cdef Py_ssize_t n = self.length, bits = (self.length + 7) // 8, nulls, at
+        cdef int32_t* ends
         out = []
         for c in range(_ncols):
             kind = _kind[c]
-            validity = owned(&self.validity[c], bits) if self.nulls[c] else None
+            nulls = n - self.valid[c]
+            validity = owned(&self.validity[c], bits) if nulls else None
             offsets = None
             if kind == K_STRING:
+                ends = self.offsets[c]
+                at = self.filled[c]
+                while at < n:  # the nulls after the last value
+                    ends[at + 1] = ends[at]
+                    at += 1
                 values = owned(&self.text[c].data, self.text[c].len)
                 offsets = owned(<char**>&self.offsets[c], 4 * (n + 1))
             elif kind == K_BOOL:
                 values = owned(&self.values[c], bits)
             else:
                 values = owned(&self.values[c], n * width_of(kind))
-            out.append((_column_names[c], n, self.nulls[c], validity, values, offsets))
+            out.append((_column_names[c], n, nulls, validity, values, offsets))
         self.length = 0
         return out
 
@@ -2573,8 +2758,16 @@ cdef class ColumnSet:
 
 
 cdef int grow_zeroed(char** data, Py_ssize_t old, Py_ssize_t new) except -1:
-    """realloc *data from `old` to `new` bytes, the added bytes zero."""
-    cdef char* grown = <char*>realloc(data[0], new if new > 0 else 1)
+    """realloc *data from `old` to `new` bytes, the added bytes zero (a first allocation by
+    calloc: memory fresh from the kernel is not cleared twice)."""
+    cdef char* grown
+    if data[0] == NULL:
+        grown = <char*>calloc(new if new > 0 else 1, 1)
+        if grown == NULL:
+            raise MemoryError()
+        data[0] = grown
+        return 0
+    grown = <char*>realloc(data[0], new if new > 0 else 1)
     if grown == NULL:
         raise MemoryError()
     memset(grown + old, 0, new - old)
@@ -2606,13 +2799,14 @@ cdef struct Identity:
     int64_t scanned_at
     char ext[EXT_MAX]
     Py_ssize_t ext_len
-    bint ext_mismatch
+    bint ext_mismatch  # of seen_ext, which is ext
+    char seen_ext[EXT_MAX]  # the last extension judged (-1: none yet)
+    Py_ssize_t seen_ext_len
 
 
 cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
                   Buf* text) except -1:
-    """A clean row into the columns, in schema order."""
-    cdef int c
+    """A clean row into the columns (by their index, _col: a column not written is null)."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef const char* s
@@ -2621,236 +2815,115 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef char signature[16]
     cdef Py_ssize_t at
     prov = provenance_of(row, data, text, &_provenance_key)
-    for c in range(_ncols):
-        f = _field[c]
-        if f == F_NULL:
-            cs.add_null(c)
-        elif f == F_PATH:
-            cs.add_text(c, ident.path, ident.path_len)
-        elif f == F_SPLIT:
-            cs.add_text(c, ident.split, ident.split_len)
-        elif f == F_ROOT:
-            cs.add_text(c, ident.root, ident.root_len)
-        elif f == F_ENTRY_TYPE:
-            cs.add_text(c, b"file", 4)
-        elif f == F_BYTES:
-            cs.add_int(c, row.bytes)
-        elif f == F_MTIME_NS:
-            if row.has_mtime:
-                cs.add_int(c, row.mtime_ns)
-            else:
-                cs.add_null(c)
-        elif f == F_READ_BYTES:
-            cs.add_int(c, row.read_bytes)
-        elif f == F_SCANNED_AT:
-            cs.add_int(c, ident.scanned_at)
-        elif f == F_SCANNER_VERSION:
-            cs.add_text(c, PyBytes_AS_STRING(_SCANNER_VERSION), PyBytes_GET_SIZE(_SCANNER_VERSION))
-        elif f == F_FORMAT:
-            cs.add_text(c, b"jpeg", 4)
-        elif f == F_EXT:
-            cs.add_text(c, ident.ext, ident.ext_len)
-        elif f == F_EXT_MISMATCH:
-            cs.add_bool(c, ident.ext_mismatch)
-        elif f == F_WIDTH:
-            cs.add_int(c, h.width)
-        elif f == F_HEIGHT:
-            cs.add_int(c, h.height)
-        elif f == F_COMPONENTS:
-            cs.add_int(c, h.ncomp)
-        elif f == F_COMPONENT_IDS:
-            cs.add_text(c, text.data + row.ids_at, row.ids_len)
-        elif f == F_COLOR:
-            cs.add_text(c, row.color, c_strlen(row.color))
-        elif f == F_SAMPLING_FACTORS:
-            cs.add_text(c, text.data + row.factors_at, row.factors_len)
-        elif f == F_SUBSAMPLING:
-            if row.subsampling != NULL:
-                cs.add_text(c, row.subsampling, c_strlen(row.subsampling))
-            else:
-                cs.add_text(c, text.data + row.factors_at, row.factors_len)
-        elif f == F_CHROMA_FACTORS_DIFFER:
-            cs.add_bool(c, row.chroma_differ)
-        elif f == F_PROCESS:
-            s = process(h.sof)
-            cs.add_text(c, s, c_strlen(s))
-        elif f == F_SOF:
-            cs.add_int(c, h.sof)
-        elif f == F_PROGRESSIVE:
-            cs.add_bool(c, is_progressive(h.sof))
-        elif f == F_ARITHMETIC:
-            cs.add_bool(c, is_arithmetic(h.sof))
-        elif f == F_PRECISION:
-            cs.add_int(c, h.precision)
-        elif f == F_RESTART_INTERVAL:
-            cs.add_int(c, h.restart_interval)
-        elif f == F_HEADER_BYTES:
-            cs.add_int(c, h.sos_offset)
-        elif f == F_QTABLE_IDS:
-            cs.add_text(c, text.data + row.slots_at, row.slots_len)
-        elif f == F_QTABLES:
-            if fq.set:
-                cs.add_text(c, text.data + fq.text_at, fq.text_len)
-            else:
-                cs.add_null(c)
-        elif f == F_QTABLE_BITS:
-            if fq.set:
-                cs.add_int(c, fq.qtable_bits)
-            else:
-                cs.add_null(c)
-        elif f == F_QTABLES_HASH:
-            if fq.set:
-                cs.add_text(c, fq.hash16, 16)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_LUMA:
-            if fq.set:
-                cs.add_int(c, fq.quality_luma)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CHROMA:
-            if fq.set and fq.has_chroma:
-                cs.add_int(c, fq.quality_chroma)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CHROMA_RANGE:
-            if fq.set and fq.has_range:
-                tmp.data = rng
-                tmp.len = 0
-                tmp.cap = 16
-                buf_uint(&tmp, fq.range_lo)
-                buf_byte(&tmp, b'-')
-                buf_uint(&tmp, fq.range_hi)
-                cs.add_text(c, rng, tmp.len)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_EXACT:
-            if fq.set:
-                cs.add_bool(c, fq.exact)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_FIT_ERROR:
-            if fq.set:
-                cs.add_float(c, fq.fit_error)
-            else:
-                cs.add_null(c)
-        elif f == F_QUALITY_CLOSENESS:
-            if fq.set:
-                cs.add_float(c, fq.closeness)
-            else:
-                cs.add_null(c)
-        elif f == F_ENCODER:
-            add_value(cs, c, prov[0])
-        elif f == F_ENCODER_DETAIL:
-            at = text.len
-            fill_detail(prov[1], row, data, text)
-            cs.add_text(c, text.data + at, text.len - at)
-            text.len = at
-        elif f == F_ENCODER_QUALITY:
-            add_value(cs, c, prov[2])
-        elif f == F_ENCODER_CONFIDENCE:
-            add_value(cs, c, confidence_of(prov, row, data))
-        elif f == F_HEADER_SIGNATURE:
-            signature_of(row, data, prov[5], text, signature)
-            cs.add_text(c, signature, 16)
-        elif f == F_HUFFMAN_TABLES:
-            cs.add_int(c, h.huffman_tables)
-        elif f == F_HUFFMAN_STANDARD:
-            if h.huffman_tables:
-                cs.add_bool(c, h.huffman_all_standard)
-            else:
-                cs.add_null(c)
-        elif f == F_APP_MARKERS:
-            cs.add_text(c, text.data + row.apps_at, row.apps_len)
-        elif f == F_JFIF:
-            cs.add_bool(c, h.jfif)
-        elif f == F_JFIF_VERSION:
-            if h.jfif:
-                cs.add_text(c, text.data + row.version_at, row.version_len)
-            else:
-                cs.add_null(c)
-        elif f == F_DENSITY_UNIT:
-            if h.jfif:
-                cs.add_int(c, h.density_unit)
-            else:
-                cs.add_null(c)
-        elif f == F_X_DENSITY:
-            if h.jfif:
-                cs.add_int(c, h.x_density)
-            else:
-                cs.add_null(c)
-        elif f == F_Y_DENSITY:
-            if h.jfif:
-                cs.add_int(c, h.y_density)
-            else:
-                cs.add_null(c)
-        elif f == F_ADOBE_TRANSFORM:
-            if h.adobe:
-                cs.add_int(c, h.adobe_transform)
-            else:
-                cs.add_null(c)
-        elif f == F_EXIF:
-            cs.add_bool(c, h.exif.present)
-        elif f == F_ORIENTATION:
-            if h.exif.present and h.exif.orientation:
-                cs.add_int(c, h.exif.orientation)
-            else:
-                cs.add_null(c)
-        elif f == F_EXIF_MAKE:
-            add_exif_string(cs, c, h, data, h.exif.make_at, h.exif.make_len)
-        elif f == F_EXIF_MODEL:
-            add_exif_string(cs, c, h, data, h.exif.model_at, h.exif.model_len)
-        elif f == F_EXIF_SOFTWARE:
-            add_exif_string(cs, c, h, data, h.exif.software_at, h.exif.software_len)
-        elif f == F_XMP:
-            cs.add_bool(c, h.xmp)
-        elif f == F_ICC:
-            cs.add_bool(c, h.icc_chunks > 0)
-        elif f == F_ICC_BYTES:
-            if h.icc_chunks:
-                cs.add_int(c, h.icc_bytes)
-            else:
-                cs.add_null(c)
-        elif f == F_ICC_COLORSPACE:
-            if h.icc_chunks and row.has_colorspace:
-                cs.add_text(c, text.data + row.colorspace_at, row.colorspace_len)
-            else:
-                cs.add_null(c)
-        elif f == F_MPF:
-            cs.add_bool(c, h.mpf)
-        elif f == F_PHOTOSHOP:
-            cs.add_bool(c, h.photoshop)
-        elif f == F_COMMENT:
-            if h.has_comment:
-                cs.add_text(c, text.data + row.comment_at, row.comment_len)
-            else:
-                cs.add_null(c)
-        elif f == F_TRUNCATED:
-            if row.tail_checked:
-                cs.add_bool(c, row.truncated)
-            else:
-                cs.add_null(c)
-        elif f == F_TRAILING_BYTES:
-            if row.tail_checked and row.has_trailing:
-                cs.add_int(c, row.trailing_bytes)
-            else:
-                cs.add_null(c)
-        elif f == F_TAIL_CHECKED:
-            cs.add_bool(c, row.tail_checked)
-        elif f == F_BACKEND:
-            cs.add_text(c, b"header", 6)
-        else:
-            cs.add_null(c)
+    cs.add_text(_col[F_PATH], ident.path, ident.path_len)
+    cs.add_text(_col[F_SPLIT], ident.split, ident.split_len)
+    cs.add_text(_col[F_ROOT], ident.root, ident.root_len)
+    cs.add_text(_col[F_ENTRY_TYPE], b"file", 4)
+    cs.add_int(_col[F_BYTES], row.bytes)
+    if row.has_mtime:
+        cs.add_int(_col[F_MTIME_NS], row.mtime_ns)
+    cs.add_int(_col[F_READ_BYTES], row.read_bytes)
+    cs.add_int(_col[F_SCANNED_AT], ident.scanned_at)
+    cs.add_text(_col[F_SCANNER_VERSION], PyBytes_AS_STRING(_SCANNER_VERSION),
+                PyBytes_GET_SIZE(_SCANNER_VERSION))
+    cs.add_text(_col[F_FORMAT], b"jpeg", 4)
+    cs.add_text(_col[F_EXT], ident.ext, ident.ext_len)
+    cs.add_bool(_col[F_EXT_MISMATCH], ident.ext_mismatch)
+    cs.add_int(_col[F_WIDTH], h.width)
+    cs.add_int(_col[F_HEIGHT], h.height)
+    cs.add_int(_col[F_COMPONENTS], h.ncomp)
+    cs.add_text(_col[F_COMPONENT_IDS], text.data + row.ids_at, row.ids_len)
+    cs.add_text(_col[F_COLOR], row.color, c_strlen(row.color))
+    cs.add_text(_col[F_SAMPLING_FACTORS], text.data + row.factors_at, row.factors_len)
+    if row.subsampling != NULL:
+        cs.add_text(_col[F_SUBSAMPLING], row.subsampling, c_strlen(row.subsampling))
+    else:
+        cs.add_text(_col[F_SUBSAMPLING], text.data + row.factors_at, row.factors_len)
+    cs.add_bool(_col[F_CHROMA_FACTORS_DIFFER], row.chroma_differ)
+    s = process(h.sof)
+    cs.add_text(_col[F_PROCESS], s, c_strlen(s))
+    cs.add_int(_col[F_SOF], h.sof)
+    cs.add_bool(_col[F_PROGRESSIVE], is_progressive(h.sof))
+    cs.add_bool(_col[F_ARITHMETIC], is_arithmetic(h.sof))
+    cs.add_int(_col[F_PRECISION], h.precision)
+    cs.add_int(_col[F_RESTART_INTERVAL], h.restart_interval)
+    cs.add_int(_col[F_HEADER_BYTES], h.sos_offset)
+    cs.add_text(_col[F_QTABLE_IDS], text.data + row.slots_at, row.slots_len)
+    if fq.set:
+        cs.add_text(_col[F_QTABLES], text.data + fq.text_at, fq.text_len)
+        cs.add_int(_col[F_QTABLE_BITS], fq.qtable_bits)
+        cs.add_text(_col[F_QTABLES_HASH], fq.hash16, 16)
+        cs.add_int(_col[F_QUALITY_LUMA], fq.quality_luma)
+        if fq.has_chroma:
+            cs.add_int(_col[F_QUALITY_CHROMA], fq.quality_chroma)
+        if fq.has_range:
+            tmp.data = rng
+            tmp.len = 0
+            tmp.cap = 16
+            buf_uint(&tmp, fq.range_lo)
+            buf_byte(&tmp, b'-')
+            buf_uint(&tmp, fq.range_hi)
+            cs.add_text(_col[F_QUALITY_CHROMA_RANGE], rng, tmp.len)
+        cs.add_bool(_col[F_QUALITY_EXACT], fq.exact)
+        cs.add_float(_col[F_QUALITY_FIT_ERROR], fq.fit_error)
+        cs.add_float(_col[F_QUALITY_CLOSENESS], fq.closeness)
+    add_value(cs, _col[F_ENCODER], prov[0])
+    at = text.len
+    fill_detail(prov[1], row, data, text)
+    cs.add_text(_col[F_ENCODER_DETAIL], text.data + at, text.len - at)
+    text.len = at
+    add_value(cs, _col[F_ENCODER_QUALITY], prov[2])
+    add_value(cs, _col[F_ENCODER_CONFIDENCE], confidence_of(prov, row, data))
+    signature_of(row, data, prov[5], text, signature)
+    cs.add_text(_col[F_HEADER_SIGNATURE], signature, 16)
+    cs.add_int(_col[F_HUFFMAN_TABLES], h.huffman_tables)
+    if h.huffman_tables:
+        cs.add_bool(_col[F_HUFFMAN_STANDARD], h.huffman_all_standard)
+    cs.add_text(_col[F_APP_MARKERS], text.data + row.apps_at, row.apps_len)
+    cs.add_bool(_col[F_JFIF], h.jfif)
+    if h.jfif:
+        cs.add_text(_col[F_JFIF_VERSION], text.data + row.version_at, row.version_len)
+        cs.add_int(_col[F_DENSITY_UNIT], h.density_unit)
+        cs.add_int(_col[F_X_DENSITY], h.x_density)
+        cs.add_int(_col[F_Y_DENSITY], h.y_density)
+    if h.adobe:
+        cs.add_int(_col[F_ADOBE_TRANSFORM], h.adobe_transform)
+    cs.add_bool(_col[F_EXIF], h.exif.present)
+    if h.exif.present:
+        if h.exif.orientation:
+            cs.add_int(_col[F_ORIENTATION], h.exif.orientation)
+        add_exif_string(cs, _col[F_EXIF_MAKE], h, data, &h.exif.make)
+        add_exif_string(cs, _col[F_EXIF_MODEL], h, data, &h.exif.model)
+        add_exif_string(cs, _col[F_EXIF_SOFTWARE], h, data, &h.exif.software)
+    cs.add_bool(_col[F_XMP], h.xmp)
+    cs.add_bool(_col[F_ICC], h.icc_chunks > 0)
+    if h.icc_chunks:
+        cs.add_int(_col[F_ICC_BYTES], h.icc_bytes)
+        if row.has_colorspace:
+            cs.add_text(_col[F_ICC_COLORSPACE], text.data + row.colorspace_at,
+                        row.colorspace_len)
+    cs.add_bool(_col[F_MPF], h.mpf)
+    cs.add_bool(_col[F_PHOTOSHOP], h.photoshop)
+    if h.has_comment:
+        cs.add_text(_col[F_COMMENT], text.data + row.comment_at, row.comment_len)
+    if row.tail_checked:
+        cs.add_bool(_col[F_TRUNCATED], row.truncated)
+        if row.has_trailing:
+            cs.add_int(_col[F_TRAILING_BYTES], row.trailing_bytes)
+    cs.add_bool(_col[F_TAIL_CHECKED], row.tail_checked)
+    cs.add_text(_col[F_BACKEND], b"header", 6)
     cs.end_row()
     return 0
 
-cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data, Py_ssize_t at,
-                       Py_ssize_t n) except -1:
-    if not h.exif.present or at < 0:
-        return cs.add_null(c)
-    text = exif_string(data, at, n)
+cdef int add_exif_string(ColumnSet cs, int c, Header* h, const uchar* data,
+                         const ExifText* t) except -1:
+    if not exif_value_present(h, t):
+        return 0  # null
+    if t.ascii:
+        return cs.add_text(c, <const char*>data + t.start, t.stop - t.start)
+    text = exif_string(data, t.at, t.n)
     if text is None:
-        return cs.add_null(c)
+        return 0  # null
     return cs.add_str(c, text)
 
 cdef inline Py_ssize_t c_strlen(const char* s):
@@ -2863,21 +2936,31 @@ cdef inline Py_ssize_t c_strlen(const char* s):
 # ---------------------------------------------------------------------------------------------
 # mirrors sources/local.py (audit_local_file for an entry the listing called regular)
 # ---------------------------------------------------------------------------------------------
-cdef int identity_of(Identity* ident, str path, str split, str root, int64_t scanned_at,
-                     list keep) except -1:
-    cdef object ext_text
-    ident.path = PyUnicode_AsUTF8AndSize(path, &ident.path_len)
+cdef int identity_of(Identity* ident, str split, str root, int64_t scanned_at) except -1:
+    """What the rows of a batch share (set once), and no file's extension seen yet."""
     ident.split = PyUnicode_AsUTF8AndSize(split, &ident.split_len)
     ident.root = PyUnicode_AsUTF8AndSize(root, &ident.root_len)
     ident.scanned_at = scanned_at
-    ext_text = extension_of(path, ident.ext, &ident.ext_len)
+    ident.seen_ext_len = -1
+    return 0
+
+cdef int path_identity(Identity* ident, str path) except -1:
+    """A file's path, extension and whether it names another format; -2 when the reference
+    must make the row."""
+    cdef object ext_text
+    ident.path = PyUnicode_AsUTF8AndSize(path, &ident.path_len)
+    ext_text = extension_of(path, ident.path, ident.path_len, ident.ext, &ident.ext_len)
     if ext_text is not None:  # the reference's answer, as UTF-8
         encoded = ext_text.encode("utf-8")
         if len(encoded) > EXT_MAX:
             return -2  # an extension this long: the reference makes the whole row
         memcpy(ident.ext, PyBytes_AS_STRING(encoded), len(encoded))
         ident.ext_len = len(encoded)
-    ident.ext_mismatch = is_ext_mismatch(ident.ext, ident.ext_len)
+    # The files of a batch mostly share one extension: its verdict is kept.
+    if ident.ext_len != ident.seen_ext_len or memcmp(ident.ext, ident.seen_ext, ident.ext_len):
+        ident.ext_mismatch = is_ext_mismatch(ident.ext, ident.ext_len)
+        memcpy(ident.seen_ext, ident.ext, ident.ext_len)
+        ident.seen_ext_len = ident.ext_len
     return 0
 
 cdef int audit_open_file(int fd, Py_ssize_t* size_out, int64_t* mtime_out) except -1:
@@ -2913,6 +2996,7 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     memset(&tail, 0, sizeof(Buf))
     memset(&text, 0, sizeof(Buf))
     limits_from(limits, &lim)
+    identity_of(&ident, split, root, when)
     # The cyclic collector off while the batch runs: this loop makes no cycles, and the small
     # tuples and strings of each row would otherwise start a collection every few hundred files.
     collecting = gc.isenabled()
@@ -2922,9 +3006,11 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
             r = FALLBACK
             if k < PyBytes_GET_SIZE(regular) and flags[k]:
                 path = paths[k]
-                if identity_of(&ident, path, split, root, when, None) == 0:
+                if path_identity(&ident, path) == 0:
                     fs_path = fs_paths[k]
-                    if PyUnicode_IS_ASCII(fs_path):  # its own bytes are the name
+                    if fs_path is path and PyUnicode_IS_ASCII(fs_path):
+                        c_path = ident.path
+                    elif PyUnicode_IS_ASCII(fs_path):  # its own bytes are the name
                         c_path = PyUnicode_AsUTF8AndSize(fs_path, NULL)
                     else:
                         encoded = PyUnicode_EncodeFSDefault(fs_path)
@@ -2984,7 +3070,8 @@ def audit_buffer(bytes data, str path, str split, str root, object scanned_at, t
     memset(&row, 0, sizeof(Row))
     limits_from(limits, &lim)
     try:
-        if identity_of(&ident, path, split, root, timestamp_us(scanned_at), None) != 0:
+        identity_of(&ident, split, root, timestamp_us(scanned_at))
+        if path_identity(&ident, path) != 0:
             return None
         src.fd = -1
         src.mem = <const uchar*>PyBytes_AS_STRING(data)
@@ -3020,13 +3107,14 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     global _column_names, _library_sha1, _provenance_structure, _provenance_template
     global _sha1_init, _sha1_update, _sha1_final
     global _camera_family, _software_family
-    global _known_tables_blob, _known_tables_count
+    global _known_tables, _known_tables_slots, _scache, _fcache
     global _vcache
     cdef int c, k, q, r, kind, other, u
     cdef double total, closeness
     cdef bint duplicate
     cdef Py_ssize_t at
     cdef size_t init, update, final
+    cdef Py_ssize_t slot
     _library_sha1 = <sha1_function>sha1_address
     init, update, final = <size_t>sha1_steps[0], <size_t>sha1_steps[1], <size_t>sha1_steps[2]
     if init and update and final:
@@ -3042,8 +3130,30 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     _maker_cache.clear()
     _soft_cache.clear()
     hashes = sorted({h.encode("ascii") for h in known if len(h) == 16})
-    _known_tables_blob = b"".join(hashes)
-    _known_tables_count = len(hashes)
+    free(_known_tables)
+    _known_tables_slots = 16
+    while _known_tables_slots < 2 * len(hashes):
+        _known_tables_slots *= 2
+    _known_tables = <char*>calloc(_known_tables_slots, 16)
+    if _known_tables == NULL:
+        raise MemoryError()
+    for known_hash in hashes:
+        slot = known_tables_slot(known_hash)
+        while _known_tables[16 * slot] != 0:
+            slot = (slot + 1) & (_known_tables_slots - 1)
+        memcpy(_known_tables + 16 * slot, <const char*>known_hash, 16)
+    if _scache == NULL:
+        _scache = <SEntry*>calloc(SCACHE_SLOTS, sizeof(SEntry))
+        if _scache == NULL:
+            raise MemoryError()
+    else:
+        memset(_scache, 0, SCACHE_SLOTS * sizeof(SEntry))
+    if _fcache == NULL:
+        _fcache = <FEntry*>calloc(2 * FCACHE_SLOTS, sizeof(FEntry))
+        if _fcache == NULL:
+            raise MemoryError()
+    else:
+        clear_family_cache()
     if _vcache == NULL:
         _vcache = <VEntry*>calloc(VCACHE_SLOTS, sizeof(VEntry))
         if _vcache == NULL:
@@ -3060,8 +3170,21 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
     _column_names = [name for name, _ in columns]
     for c, (name, kind_name) in enumerate(columns):
         _kind[c] = _KINDS[kind_name]
-        _field[c] = _FIELDS.get(name, F_NULL)
     _ncols = len(columns)
+    names = {name: c for c, name in enumerate(_column_names)}
+    for name, f in _FIELDS.items():
+        if name not in names:
+            raise ValueError(f"the compiled core writes a column {name!r} the schema lacks")
+        c = names[name]
+        kind = _kind[c]
+        expected = ("string" if name in _TEXT_FIELDS else "bool" if name in _BOOL_FIELDS
+                    else "float64" if name in _FLOAT_FIELDS else "integer")
+        found = ("string" if kind == K_STRING else "bool" if kind == K_BOOL
+                 else "float64" if kind == K_FLOAT64 else "integer")
+        if found != expected:
+            raise ValueError(f"column {name!r}: the compiled core writes {expected}, the "
+                             f"schema says {columns[c][1]}")
+        _col[f] = c
     _SCANNER_VERSION = scanner_version.encode("utf-8")
     _NOT_JPEG_EXTENSIONS = {e.encode("ascii") for e in not_jpeg_extensions}
     tables = sorted(standard_huffman)

@@ -193,7 +193,9 @@ class FileBatch:
             )  # fmt: skip
             if columns is not None:
                 table = table_from_columns(columns.finish())
-                return UnitRows(_with_labels(table, self.root, options.labels()))
+                # The rows' paths are the batch's, in its order (a fallback row's too).
+                paths = self.paths or self.fs_paths
+                return UnitRows(_with_labels(table, self.root, options.labels(), paths))
         labels = options.labels()
         entries = self.entries()
         rows = [labels.apply(_audit_local_entry(entry, origin, options)) for entry in entries]
@@ -362,12 +364,18 @@ class UnitDone:
     fetched_bytes: int = 0  # remote bytes received
 
 
-def _with_labels(table: pa.Table, root: str, labels: LabelRule) -> pa.Table:
+def _with_labels(
+    table: pa.Table, root: str, labels: LabelRule, paths: Sequence[str] | None = None
+) -> pa.Table:
     """The compiled core leaves `label` null: set it from each path (files have no container
-    label, so the rule's path label is the whole answer)."""
+    label, so the rule's path label is the whole answer). `paths`: the table's, when the
+    caller has them as strings already."""
     index = table.schema.get_field_index("label")
-    paths = table.column("path").to_pylist()
-    if labels.source is None and not any(MEMBER_SEPARATOR in p for p in paths):
+    if paths is None or len(paths) != table.num_rows:
+        paths = table.column("path").to_pylist()
+    # One search of the joined paths, not one per path ("\0" is in no path, so no separator
+    # spans two of them).
+    if labels.source is None and MEMBER_SEPARATOR not in "\0".join(paths):
         # The class folder of a path depends on its folder alone (for a path that ends in a
         # name; tests/scanner/test_unit_labels.py): worked out once per folder of the batch.
         by_folder: dict[str, str | None] = {}
