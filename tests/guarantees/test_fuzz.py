@@ -356,3 +356,37 @@ def test_audit_of_a_frame_without_components_returns_a_row():
     row = audit(SOF_WITHOUT_COMPONENTS)
     assert row["error"] == "SOF0: empty image (16x16, 0 components)"
     assert row["components"] == 0
+
+
+# -- scripts/fuzz_parser.py --differential: the target itself can fail ---------------------------
+def test_the_differential_target_reports_a_row_the_cores_disagree_on(monkeypatch):
+    """The campaign's target compares every answered row column by column: a reference row
+    with one column changed is reported, with that column; the true one passes."""
+    from oracles import REPO_ROOT
+
+    from jpegaudit.sources.compiled import compiled
+
+    if compiled is None:
+        pytest.skip("the compiled core is not built")
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+    fuzz_parser = __import__("fuzz_parser")
+    data = jb.baseline()
+    case = {"limits": {}, "extra_size": 0, "path": "f.jpg"}
+    check = fuzz_parser.make_differential_target()
+    assert check.compare(data, case) == {}
+    assert check.counters["answered"] == check.counters["arrow"] == 1
+
+    import jpegaudit.audit as audit_module
+
+    real = audit_module.audit_bytes
+
+    def off_by_one(*args, **kwargs):
+        row = real(*args, **kwargs)
+        row["quality_luma"] += 1
+        return row
+
+    monkeypatch.setattr(audit_module, "audit_bytes", off_by_one)
+    broken = fuzz_parser.make_differential_target()
+    differ = broken.compare(data, case)
+    assert set(differ) == {"quality_luma"}
+    assert differ["quality_luma"][0] == differ["quality_luma"][1] + 1
