@@ -51,7 +51,7 @@ MIRRORS = {
     "sniff.py": "e6b62ed7e2c8744304f53f6a93c3c3812a444217b5fe8fe7f8ecefcde9f8b259",
     "audit/read.py": "655a0c48c7f5f8213de120e2de4250d58a54c0f468daa945df5a07695bb3bb71",
     "audit/columns.py": "f027fec5863a8fa3ad445deba768add74de28b2acabb1b2b667f8211c7e8a802",
-    "audit/limits.py": "6098d058320871c10fa77d7ef3e72b2e85ca3edf2df2775297b28c7ad418c2aa",
+    "audit/limits.py": "2b4df117ab0fc96673ccc68352c89cbee112d28b00bd61df89d795f892f325ea",
     "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
 }
 
@@ -2981,7 +2981,7 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     cdef Limits lim
     cdef Identity ident
     cdef Row row
-    cdef Header* h = <Header*>malloc(sizeof(Header))
+    cdef Header* h = NULL
     cdef Buf head, tail, text
     cdef Source src
     cdef int fd, r
@@ -2990,12 +2990,13 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     cdef const uchar* flags = <const uchar*>PyBytes_AS_STRING(regular)
     if not _configured:
         raise RuntimeError("jpegaudit._ccore: configure() was not called")
+    limits_from(limits, &lim)  # before anything is allocated: it may raise
+    h = <Header*>malloc(sizeof(Header))
     if h == NULL:
         raise MemoryError()
     memset(&head, 0, sizeof(Buf))
     memset(&tail, 0, sizeof(Buf))
     memset(&text, 0, sizeof(Buf))
-    limits_from(limits, &lim)
     identity_of(&ident, split, root, when)
     # The cyclic collector off while the batch runs: this loop makes no cycles, and the small
     # tuples and strings of each row would otherwise start a collection every few hundred files.
@@ -3042,8 +3043,14 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
         buf_free(&text)
     return cs
 
-cdef void limits_from(tuple limits, Limits* lim):
+cdef int limits_from(tuple limits, Limits* lim) except -1:
+    """ReadLimits as a tuple; each size at least 1, as ReadLimits checks (a zero tail window
+    never grows: the search for EOI would not end)."""
     lim.head_bytes, lim.max_header_bytes, lim.tail_bytes, lim.max_tail_bytes, lim.read_tail = limits
+    if (lim.head_bytes < 1 or lim.max_header_bytes < 1 or lim.tail_bytes < 1
+            or lim.max_tail_bytes < 1):
+        raise ValueError(f"read limits must be positive numbers of bytes: {limits!r}")
+    return 0
 
 
 def audit_buffer(bytes data, str path, str split, str root, object scanned_at, tuple limits,
@@ -3056,19 +3063,20 @@ def audit_buffer(bytes data, str path, str split, str root, object scanned_at, t
     cdef Limits lim
     cdef Identity ident
     cdef Row row
-    cdef Header* h = <Header*>malloc(sizeof(Header))
+    cdef Header* h = NULL
     cdef Buf head, tail, text
     cdef Source src
     cdef int r
     if not _configured:
         raise RuntimeError("jpegaudit._ccore: configure() was not called")
+    limits_from(limits, &lim)  # before anything is allocated: it may raise
+    h = <Header*>malloc(sizeof(Header))
     if h == NULL:
         raise MemoryError()
     memset(&head, 0, sizeof(Buf))
     memset(&tail, 0, sizeof(Buf))
     memset(&text, 0, sizeof(Buf))
     memset(&row, 0, sizeof(Row))
-    limits_from(limits, &lim)
     try:
         identity_of(&ident, split, root, timestamp_us(scanned_at))
         if path_identity(&ident, path) != 0:

@@ -544,7 +544,7 @@ NOT_MIRRORED = {
         "clear_quality_cache": "the compiled cache is emptied by configure()",
         "table_evidence": "provenance_of hands the same evidence to the provenance module",
     },
-    "audit/limits.py": {},
+    "audit/limits.py": {"__post_init__": "limits_from refuses the same sizes"},
     "sources/local.py": {
         "stat_entry": "entries the listing did not call regular are the reference's",
         "audit_path": "one file without a batch: the reference",

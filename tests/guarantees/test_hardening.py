@@ -31,7 +31,7 @@ from PIL import Image
 
 import jpegaudit.scanner.units as units
 from jpegaudit.api import StoreError, read_store, scan
-from jpegaudit.audit import DEFAULT_LIMITS
+from jpegaudit.audit import DEFAULT_LIMITS, ReadLimits
 from jpegaudit.cli import main
 from jpegaudit.store.files import LOCK_FILE, TMP_PREFIX
 
@@ -692,3 +692,14 @@ def test_a_jpeg_cut_at_every_byte_offset_gets_one_truncated_or_error_row_each(tm
     assert set(df["path"]) == {str(root / f"{n:05d}.jpg") for n in range(len(whole))}
     problem = df["error"].notna() | df["truncated"].fillna(False)
     assert problem.all(), df.loc[~problem, ["path", "error", "truncated"]]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("name", ["head_bytes", "max_header_bytes", "tail_bytes", "max_tail_bytes"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, True])
+def test_read_limits_must_be_positive_byte_counts(name, value):
+    """ReadLimits(tail_bytes=0) used to make the search for EOI loop forever on a file with
+    none (a zero window never grows): sizes under one byte, and non-integers, are refused."""
+    with pytest.raises(ValueError, match=name):
+        ReadLimits(**{name: value})
+    assert getattr(ReadLimits(**{name: 1}), name) == 1

@@ -188,3 +188,17 @@ def test_a_symlink_listed_as_regular_is_not_followed(tmp_path):
     df = unit_rows(tmp_path, ["was-a-file.jpg"])
     row = df.loc[str(tmp_path / "was-a-file.jpg")]
     assert row["entry_type"] == "file" and pd.isna(row["error"]) and row["format"] == "jpeg"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("at", range(4))
+def test_read_limits_of_zero_bytes_are_refused_not_looped_on(at):
+    """A zero tail window never grows (16x a step): the search for EOI in a file with none
+    would not end. The compiled core refuses any size under 1, as ReadLimits does."""
+    data = jpeg_bytes((400, 300), 95)[:-2]  # no EOI: the tail search runs to its cap
+    limits = [16384, 1 << 24, 64, 1 << 20, True]
+    now = datetime.now(timezone.utc)
+    assert compiled.audit_buffer(data, "x.jpg", "s", "r", now, tuple(limits)) is not None
+    limits[at] = 0
+    with pytest.raises(ValueError, match="positive"):
+        compiled.audit_buffer(data, "x.jpg", "s", "r", now, tuple(limits))

@@ -24,6 +24,13 @@ class ReadLimits:
     # store object instead of two, at the price of `truncated`/`trailing_bytes` being unknown.
     read_tail: bool = True
 
+    def __post_init__(self) -> None:
+        # A zero tail window never grows (it grows 16x a step): the search for EOI would loop.
+        for name in ("head_bytes", "max_header_bytes", "tail_bytes", "max_tail_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ReadLimits.{name} must be a positive number of bytes: {value!r}")
+
 
 DEFAULT_LIMITS = ReadLimits()
 # A head that is not enough grows to at least this many heads (16 KiB by default, what the head
