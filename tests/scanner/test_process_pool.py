@@ -175,3 +175,60 @@ def test_neither_a_scan_nor_the_workers_make_pyarrow_import_pandas(folder, tmp_p
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["30", "30", "1", "1", "False"]
     assert (tmp_path / "units.txt").read_text().split() == ["False"] * 4
+
+
+def test_ctrl_c_at_any_line_of_recording_a_unit_leaves_one_row_a_path(folder, tmp_path):
+    """A rescan whose units replace rows stored in other parts (batches of 5 where the store
+    was written in batches of 7), interrupted at each line of the engine's `record` in turn
+    (as a signal lands between two statements): every path keeps exactly one row, old or new,
+    and the next scan completes the store."""
+    from jpegaudit.scanner import engine
+
+    store = tmp_path / "store"
+    scan(folder, store, jobs=1, batch_size=7)
+    stop = {"at": -1, "seen": 0}
+
+    def in_record(frame, event, arg):
+        if event == "line":
+            stop["seen"] += 1
+            if stop["seen"] == stop["at"]:
+                raise KeyboardInterrupt
+        return in_record
+
+    def tracer(frame, event, arg):
+        named = event == "call" and frame.f_code.co_name == "record"
+        return in_record if named and frame.f_globals is vars(engine) else None
+
+    def traced_scan() -> None:
+        sys.settrace(tracer)
+        try:
+            scan(folder, store, jobs=1, batch_size=5)
+        finally:
+            sys.settrace(None)
+
+    touch(folder)
+    traced_scan()  # counts the line events of the 6 units' `record` (each takes one path)
+    per_call = stop["seen"] // 6
+    assert per_call >= 5
+    for at in range(1, per_call + 1):
+        touch(folder)
+        scan(folder, store, jobs=1, batch_size=7)  # the rows back in parts of 7
+        touch(folder)
+        stop.update(at=per_call + at, seen=0)  # inside the second unit's `record`
+        with pytest.raises(ScanInterrupted):
+            traced_scan()
+        rows = read_store(store)
+        assert rows["path"].is_unique, f"interrupted at line event {at}: two rows for a path"
+        assert len(rows) == 30, f"interrupted at line event {at}: rows lost"
+    scan(folder, store, jobs=1, batch_size=7)
+    assert len(read_store(store)) == 30
+
+
+def touch(folder) -> None:
+    """Every file changed on disk (a new mtime): a rescan replaces every row."""
+    import os
+    import time
+
+    now = time.time_ns()
+    for k, path in enumerate(sorted(folder.iterdir())):
+        os.utime(path, ns=(now, now + k))

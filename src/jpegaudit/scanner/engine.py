@@ -49,8 +49,11 @@ def _with_deep_reader(options: ScanOptions) -> ScanOptions:
 def _run(store: ScanStore, roots: list[Root], options: ScanOptions, started: float) -> ScanResult:
     index = store.load_index()
     planner = Planner(index, {p.name for p in store.part_files()}, options)
-    pending_parts: list[Path] = []
-    replaced: set[str] = set()
+    # (part, the paths its rows replace, the stored rows it drops) per finished unit, recorded
+    # with one append: a Ctrl-C landing inside `record` either records a unit whole or not at
+    # all (with its part and the rows it replaces kept apart, a signal between the two could
+    # publish the part and keep the rows it replaces: two rows for a path).
+    pending: list[tuple[Path, Sequence[str], Sequence[str]]] = []
     drops_when_done: dict[str, list[str]] = {}  # unit digest -> stored rows its part replaces
     totals: dict[str, int] = defaultdict(int)
     bar = _progress_bar(options.progress)
@@ -62,9 +65,8 @@ def _run(store: ScanStore, roots: list[Root], options: ScanOptions, started: flo
         totals["requests"] += done.requests
         totals["fetched_bytes"] += done.fetched_bytes
         if done.pending:
-            pending_parts.append(store.root / done.part)
-            replaced.update(done.paths)
-            replaced.update(drops_when_done.pop(done.unit_key, ()))
+            drops = drops_when_done.pop(done.unit_key, ())
+            pending.append((store.root / done.part, done.paths, drops))
         if bar is not None:
             bar.update(done.rows)
 
@@ -78,7 +80,8 @@ def _run(store: ScanStore, roots: list[Root], options: ScanOptions, started: flo
     finally:
         if bar is not None:
             bar.close()
-    drop = set(replaced)
+    pending_parts = [part for part, _, _ in pending]
+    drop = {p for _, paths, drops in pending for p in (*paths, *drops)}
     removed = 0
     if planner.walk_complete and not interrupted:
         deleted = planner.deleted(roots)
