@@ -1125,6 +1125,22 @@ cdef void index_exact_matches(int kind):
             EXACT[kind][slot].hi = q + 1
             EXACT[kind][slot].ncandidates += 1
 
+cdef inline bint try_row(int kind, int at, double mean, const double* observed,
+                         double* best_e, int* best_u) noexcept:
+    """The row at position `at` of the rows ordered by mean: False when the mean bound rules
+    it out (and every row beyond it on that side); else its error taken if it is the least so
+    far (or as least, and earlier in row order)."""
+    cdef double distance = SORTED_MEAN[kind][at] - mean, e
+    cdef int u
+    if 64 * distance * distance > best_e[0] * (1 + 1e-6) + 1e-9:
+        return False
+    u = BY_MEAN[kind][at]
+    e = row_error(LOG_REFERENCE[kind][u], observed, best_e[0])
+    if e < best_e[0] or (e == best_e[0] and u < best_u[0]):
+        best_e[0] = e
+        best_u[0] = u
+    return True
+
 cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
     """match_table: exact IJG match (every candidate quality), else the least-squares nearest
     quality in the log domain, summed entry by entry as the reference does."""
@@ -1147,8 +1163,8 @@ cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
             out.close_entries = 64
             return
         slot = (slot + 1) & (EXACT_SLOTS - 1)
-    cdef int u, count = UNIQUE_COUNT[kind], best_u, lo_at, hi_at, mid, at
-    cdef double mean = 0.0, best_e, e, distance
+    cdef int count = UNIQUE_COUNT[kind], best_u, lo_at, hi_at, mid
+    cdef double mean = 0.0, best_e
     cdef bint left_open, right_open
     cdef const int* tolerance
     cdef const uint16_t* reference
@@ -1186,29 +1202,12 @@ cdef void match_table(const uint16_t* values, int kind, TableQuality* out):
     right_open = hi_at < count
     while left_open or right_open:
         if left_open:
-            distance = SORTED_MEAN[kind][lo_at] - mean
-            if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
-                left_open = False
-            else:
-                u = BY_MEAN[kind][lo_at]
-                e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
-                if e < best_e or (e == best_e and u < best_u):
-                    best_e = e
-                    best_u = u
-                lo_at -= 1
-                left_open = lo_at >= 0
+            left_open = try_row(kind, lo_at, mean, observed, &best_e, &best_u) and lo_at > 0
+            lo_at -= 1
         if right_open:
-            distance = SORTED_MEAN[kind][hi_at] - mean
-            if 64 * distance * distance > best_e * (1 + 1e-6) + 1e-9:
-                right_open = False
-            else:
-                u = BY_MEAN[kind][hi_at]
-                e = row_error(LOG_REFERENCE[kind][u], observed, best_e)
-                if e < best_e or (e == best_e and u < best_u):
-                    best_e = e
-                    best_u = u
-                hi_at += 1
-                right_open = hi_at < count
+            right_open = (try_row(kind, hi_at, mean, observed, &best_e, &best_u)
+                          and hi_at < count - 1)
+            hi_at += 1
     best = UNIQUE_ROWS[kind][best_u]
     out.quality = best % 100 + 1
     out.exact = False
