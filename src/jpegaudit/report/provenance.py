@@ -11,7 +11,7 @@ import pandas as pd
 
 from jpegaudit.analysis import leakage
 from jpegaudit.analysis.sources import pipeline_look, sources
-from jpegaudit.report.writers import jsonable
+from jpegaudit.report.values import jsonable
 
 __all__ = ["SECTION_COLUMNS", "html_section", "markdown_section", "summary_section"]
 
