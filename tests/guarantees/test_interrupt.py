@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from jpegaudit.sources.compiled import compiled
+
 N_FILES = 6000
 # Fewer than process_pool.SMALL_PLAN_FILES: the scan runs in its main process, not in workers.
 N_SMALL = 1500
@@ -86,6 +88,9 @@ def test_killed_scan_resumes_without_loss_or_duplicates(many_files, tmp_path, si
     assert len(final) == N_FILES and final["path"].is_unique
 
 
+@pytest.mark.skipif(
+    compiled is None, reason="only a plan the compiled core reads all of runs in the main process"
+)
 def test_ctrl_c_in_a_scan_run_in_its_main_process_keeps_the_finished_units(few_files, tmp_path):
     from jpegaudit.scanner.process_pool import SMALL_PLAN_FILES
 
