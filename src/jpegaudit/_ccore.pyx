@@ -52,7 +52,7 @@ MIRRORS = {
     "audit/read.py": "655a0c48c7f5f8213de120e2de4250d58a54c0f468daa945df5a07695bb3bb71",
     "audit/columns.py": "f027fec5863a8fa3ad445deba768add74de28b2acabb1b2b667f8211c7e8a802",
     "audit/limits.py": "2b4df117ab0fc96673ccc68352c89cbee112d28b00bd61df89d795f892f325ea",
-    "sources/local.py": "8e1fa567edaddbea3c57276de1ff9cc143a1a92148480c4fc47c407812102de3",
+    "sources/local.py": "6ab91e558bec35cb96579b2f8e1a8fea7a357319f1c4961d3097d7a679508bb5",
 }
 
 ctypedef unsigned char uchar
@@ -2480,6 +2480,7 @@ cdef enum:  # the fields of a clean row
     F_TRAILING_BYTES
     F_TAIL_CHECKED
     F_BACKEND
+    F_LABEL
     F_COUNT
 
 _FIELDS = {
@@ -2507,10 +2508,11 @@ _FIELDS = {
     "xmp": F_XMP, "icc": F_ICC, "icc_bytes": F_ICC_BYTES, "icc_colorspace": F_ICC_COLORSPACE,
     "mpf": F_MPF, "photoshop": F_PHOTOSHOP, "comment": F_COMMENT, "truncated": F_TRUNCATED,
     "trailing_bytes": F_TRAILING_BYTES, "tail_checked": F_TAIL_CHECKED, "backend": F_BACKEND,
+    "label": F_LABEL,
 }
 
 # The kind of value emit_row writes in each field's column (integers: any integer kind).
-_TEXT_FIELDS = {"path", "split", "root", "entry_type", "scanner_version", "format", "ext",
+_TEXT_FIELDS = {"path", "split", "root", "label", "entry_type", "scanner_version", "format", "ext",
                 "component_ids", "color", "sampling_factors", "subsampling", "process",
                 "qtable_ids", "qtables", "qtables_hash", "quality_chroma_range", "encoder",
                 "encoder_detail", "encoder_confidence", "header_signature", "app_markers",
@@ -2811,6 +2813,9 @@ cdef struct Identity:
     bint ext_mismatch  # of seen_ext, which is ext
     char seen_ext[EXT_MAX]  # the last extension judged (-1: none yet)
     Py_ssize_t seen_ext_len
+    bint has_label  # the row's label, as UTF-8 (audit_files' folder_label; else null)
+    const char* label
+    Py_ssize_t label_len
 
 
 cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
@@ -2827,6 +2832,8 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cs.add_text(_col[F_PATH], ident.path, ident.path_len)
     cs.add_text(_col[F_SPLIT], ident.split, ident.split_len)
     cs.add_text(_col[F_ROOT], ident.root, ident.root_len)
+    if ident.has_label:
+        cs.add_text(_col[F_LABEL], ident.label, ident.label_len)
     cs.add_text(_col[F_ENTRY_TYPE], b"file", 4)
     cs.add_int(_col[F_BYTES], row.bytes)
     if row.has_mtime:
@@ -2951,7 +2958,24 @@ cdef int identity_of(Identity* ident, str split, str root, int64_t scanned_at) e
     ident.root = PyUnicode_AsUTF8AndSize(root, &ident.root_len)
     ident.scanned_at = scanned_at
     ident.seen_ext_len = -1
+    ident.has_label = False
     return 0
+
+cdef inline Py_ssize_t folder_key_len(const char* path, Py_ssize_t n) noexcept:
+    """The length of a path's folder, its last '/' included (0: none), for audit_files to ask
+    folder_label once per folder; -1 where the default label may depend on more than the
+    folder: a path that ends in '/' or names a container member ('::', labels.class_folder).
+    For any other path class_folder reads the folder alone: the root's prefix, which ends in
+    '/', lies within it whenever the path starts with it (tests/audit/test_compiled_labels.py)."""
+    cdef Py_ssize_t i, last = 0
+    if n == 0 or path[n - 1] == c'/':
+        return -1
+    for i in range(n):
+        if path[i] == c'/':
+            last = i + 1
+        elif path[i] == c':' and i + 1 < n and path[i + 1] == c':':
+            return -1
+    return last
 
 cdef int path_identity(Identity* ident, str path) except -1:
     """A file's path, extension and whether it names another format; -2 when the reference
@@ -2981,9 +3005,14 @@ cdef int audit_open_file(int fd, Py_ssize_t* size_out, int64_t* mtime_out) excep
     return CLEAN
 
 def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
-                object scanned_at, tuple limits, object fallback):
+                object scanned_at, tuple limits, object fallback, object folder_label=None):
     """The rows of a FileBatch, as a ColumnSet: clean files audited here, every other entry by
-    `fallback(k)` (the reference core's row dict for entry k, in order)."""
+    `fallback(k)` (the reference core's row dict for entry k, in order).
+
+    `folder_label(path)`: the label of a path whose label its folder alone decides (the
+    default rule, labels.class_folder), or None to leave `label` null. It is asked once per
+    run of paths in one folder (folder_key_len), so a batch of one class folder's files costs
+    one Python call, not one a file."""
     cdef Py_ssize_t k, n = len(fs_paths), size
     cdef ColumnSet cs = ColumnSet(n + 1)  # end_row grows it when full: n rows fit
     cdef int64_t mtime, when = timestamp_us(scanned_at)
@@ -2997,6 +3026,10 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     cdef bytes encoded
     cdef const char* c_path
     cdef const uchar* flags = <const uchar*>PyBytes_AS_STRING(regular)
+    cdef const char* folder = NULL  # the folder whose label is kept (UTF-8 of a path in paths)
+    cdef Py_ssize_t folder_len = -1, key_len, utf8_len
+    cdef const char* utf8
+    cdef object label = None, folder_label_kept = None
     if not _configured:
         raise RuntimeError("jpegaudit._ccore: configure() was not called")
     limits_from(limits, &lim)  # before anything is allocated: it may raise
@@ -3014,6 +3047,22 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
     try:
         for k in range(n):
             r = FALLBACK
+            if folder_label is not None:
+                path = paths[k]
+                try:
+                    utf8 = PyUnicode_AsUTF8AndSize(path, &utf8_len)
+                    key_len = folder_key_len(utf8, utf8_len)
+                except UnicodeEncodeError:  # a lone surrogate: asked for this path alone
+                    key_len = -1
+                if key_len >= 0 and key_len == folder_len and memcmp(utf8, folder, key_len) == 0:
+                    label = folder_label_kept
+                else:
+                    label = folder_label(path)
+                    if key_len >= 0:  # the path stays alive in `paths`: so does its UTF-8
+                        folder, folder_len, folder_label_kept = utf8, key_len, label
+                ident.has_label = label is not None
+                if ident.has_label:
+                    ident.label = PyUnicode_AsUTF8AndSize(label, &ident.label_len)
             if k < PyBytes_GET_SIZE(regular) and flags[k]:
                 path = paths[k]
                 if path_identity(&ident, path) == 0:
@@ -3041,8 +3090,12 @@ def audit_files(tuple fs_paths, tuple paths, bytes regular, str split, str root,
                             close(fd)
             if r == CLEAN:
                 emit_row(cs, &ident, &row, <const uchar*>head.data, &text)
-            else:
+            elif folder_label is None:
                 cs.add_row(fallback(k))
+            else:
+                reference = fallback(k)
+                reference["label"] = label
+                cs.add_row(reference)
     finally:
         if collecting:
             gc.enable()

@@ -187,15 +187,25 @@ class FileBatch:
                 for k, _ in self.errors:
                     flags[k] = 0
                 regular = bytes(flags)
+            labels = options.labels()
+            # The default rule's label is the class folder: the compiled core asks for it once
+            # per folder as it writes the rows (0.3 us a file less than _with_labels after).
+            by_folder = (
+                functools.partial(labels.path_label, root=self.root)
+                if labels.source is None
+                else None
+            )
             columns = audit_local_batch(
                 self.fs_paths, self.paths or self.fs_paths, regular, origin, options.limits,
-                reference_row,
+                reference_row, by_folder,
             )  # fmt: skip
             if columns is not None:
                 table = table_from_columns(columns.finish())
+                if by_folder is not None:
+                    return UnitRows(table)
                 # The rows' paths are the batch's, in its order (a fallback row's too).
                 paths = self.paths or self.fs_paths
-                return UnitRows(_with_labels(table, self.root, options.labels(), paths))
+                return UnitRows(_with_labels(table, self.root, labels, paths))
         labels = options.labels()
         entries = self.entries()
         rows = [labels.apply(_audit_local_entry(entry, origin, options)) for entry in entries]
@@ -367,9 +377,9 @@ class UnitDone:
 def _with_labels(
     table: pa.Table, root: str, labels: LabelRule, paths: Sequence[str] | None = None
 ) -> pa.Table:
-    """The compiled core leaves `label` null: set it from each path (files have no container
-    label, so the rule's path label is the whole answer). `paths`: the table's, when the
-    caller has them as strings already."""
+    """Under a rule of the user's (a pattern or a mapping) the compiled core leaves `label`
+    null: set it from each path (files have no container label, so the rule's path label is
+    the whole answer). `paths`: the table's, when the caller has them as strings already."""
     index = table.schema.get_field_index("label")
     if paths is None or len(paths) != table.num_rows:
         paths = table.column("path").to_pylist()

@@ -65,11 +65,14 @@ def audit_local_batch(
     origin: Origin,
     limits: ReadLimits,
     fallback: Callable[[int], dict],
+    folder_label: Callable[[str], str | None] | None = None,
 ):
     """The rows of many local files as column buffers (the compiled core's `ColumnSet`), or
     None when the compiled core does not run here. The compiled core audits each file the
     listing called regular whose header is clean; every other entry k gets `fallback(k)`, the
-    reference core's row (`audit_local_file`)."""
+    reference core's row (`audit_local_file`). `folder_label(path)`: each row's label, for a
+    rule under which a path's folder decides it (the class folder); asked once per folder.
+    Without it `label` stays null."""
     if compiled is None:
         return None
     limits_tuple = (
@@ -81,7 +84,7 @@ def audit_local_batch(
     )
     return compiled.audit_files(
         fs_paths, paths, regular, origin.split, origin.root, origin.scanned_at, limits_tuple,
-        fallback,
+        fallback, folder_label,
     )  # fmt: skip
 
 
