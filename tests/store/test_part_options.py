@@ -113,3 +113,13 @@ def test_a_part_reads_back_as_written_either_way(tmp_path):
         write_part(table, tmp_path / "part.parquet")
         assert read_part(tmp_path / "part.parquet", ARROW_SCHEMA.names).equals(table)
         assert pq.read_schema(tmp_path / "part.parquet").remove_metadata() == ARROW_SCHEMA
+
+
+def test_the_table_text_is_counted_in_a_sliced_chunked_column():
+    """Finalisation writes parts it filtered: their columns are slices in several chunks."""
+    from jpegaudit.store.arrow import _text_bytes
+
+    one, two = part([IJG_Q75] * 10), part([table_text(3)] * 10)
+    column = pa.concat_tables([one.slice(3), two.slice(0, 4)]).column("qtables")
+    assert column.num_chunks == 2
+    assert _text_bytes(column) == 7 * len(IJG_Q75) + 4 * len(table_text(3))
