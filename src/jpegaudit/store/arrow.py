@@ -25,15 +25,32 @@ _ARROW_TYPES = {
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
 ARROW_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS])
-# How a part is written. Snappy: every Parquet reader has it, and it writes a 4096-row part in
-# about 1.1 us a row against zstd's 1.7 (the part is about twice zstd's size: some 50 bytes a
-# row). Dictionary encoding only where values repeat: on columns that are nearly unique per
-# row it is built only to be dropped.
-PART_COMPRESSION = "snappy"
-_MOSTLY_UNIQUE = frozenset(
-    {"path", "entry_name", "bytes", "mtime_ns", "read_bytes", "header_bytes", "qtables",
-     "qtables_hash", "quality_fit_error", "quality_closeness", "trailing_bytes"}
+# How a part is written, column by column (docs/performance.md, "Part write options"). Snappy:
+# every Parquet reader has it, and it writes a 4096-row part in about 1.1 us a row against
+# zstd's 1.7 (the part is about twice zstd's size). Dictionary encoding where a dictionary
+# earns its hashing, plain (and snappy) elsewhere:
+# - the strings the rescan index reads as dictionaries (store.index.CODED; tests/store check
+#   that they are here): it takes the parts' dictionaries as they are;
+# - longer texts that repeat (snappy leaves them several times the dictionary's size);
+# - `header_signature` and `scanned_at` (one value per part);
+# - the tables and their fingerprint only in a part whose tables repeat (part_write_options).
+# Not on numbers and short words from a small vocabulary (`color`, `process`, `ext`, ...):
+# snappy folds their plain pages to a byte or two a row, for less than a dictionary costs.
+_DICTIONARY = frozenset(
+    {"split", "label", "root", "format", "backend", "deep_reader",
+     "encoder", "encoder_detail", "app_markers", "sampling_factors",
+     "exif_make", "exif_model", "exif_software", "header_signature", "scanned_at"}
 )  # fmt: skip
+_TABLES = frozenset({"qtables", "qtables_hash"})
+PART_COMPRESSION = "snappy"
+# Hex digits: snappy finds nothing in them (88 KB -> 75 KB a no-repeat part), and where they
+# repeat the dictionary has done the work already.
+_UNCOMPRESSED = frozenset({"qtables_hash", "header_signature"})
+# The writer drops a dictionary that outgrows this and goes on in plain in the same column
+# chunk, which fastparquet (2026.9) reads back as nulls from there on: 4 MiB (pyarrow's default
+# is 1 MiB) keeps every dictionary of a part of a few thousand rows whole, and the tables are
+# dictionary-encoded only where they fit it whatever they hold (part_write_options).
+_DICTIONARY_PAGE_LIMIT = 4 << 20
 # Min/max statistics on numbers, booleans and timestamps (cheap; readers that push filters down
 # use them) and on the strings the rescan index reads from the footer when a part holds one
 # value (store.index._MAY_BE_CONSTANT; tests/store check the two agree). Not on the other
@@ -42,20 +59,61 @@ _MOSTLY_UNIQUE = frozenset(
 _STATISTICS_STRINGS = frozenset(
     {"split", "root", "backend", "deep_reader", "format", "label", "scanner_version"}
 )
-PART_WRITE_OPTIONS = {
-    "compression": PART_COMPRESSION,
-    "use_dictionary": [name for name in ARROW_SCHEMA.names if name not in _MOSTLY_UNIQUE],
-    "write_statistics": [
-        f.name
-        for f in ARROW_SCHEMA
-        if not pa.types.is_string(f.type) or f.name in _STATISTICS_STRINGS
-    ],
-}
+
+
+def _write_options(dictionary: frozenset[str]) -> dict:
+    return {
+        "compression": {
+            name: "none" if name in _UNCOMPRESSED else PART_COMPRESSION
+            for name in ARROW_SCHEMA.names
+        },
+        "use_dictionary": [name for name in ARROW_SCHEMA.names if name in dictionary],
+        "dictionary_pagesize_limit": _DICTIONARY_PAGE_LIMIT,
+        "write_statistics": [
+            f.name
+            for f in ARROW_SCHEMA
+            if not pa.types.is_string(f.type) or f.name in _STATISTICS_STRINGS
+        ],
+    }
+
+
+PART_WRITE_OPTIONS = _write_options(_DICTIONARY)
+PART_WRITE_OPTIONS_REPEATING_TABLES = _write_options(_DICTIONARY | _TABLES)
+_SAMPLE_ROWS = 128
+
+
+def part_write_options(table: pa.Table) -> dict:
+    """PART_WRITE_OPTIONS, with dictionaries on `qtables` and `qtables_hash` when the part's
+    tables repeat: a quarter or fewer distinct fingerprints in 128 rows spread over the part
+    (ImageNet's few IJG tables), and the column's text within the dictionary limit, so that
+    the dictionary can never be dropped half-way. Where every file has its own tables a
+    dictionary costs its hashing for nothing (0.07 us a row more on no-repeat; 10 us a part
+    for the sample)."""
+    rows = table.num_rows
+    if rows == 0 or _text_bytes(table.column("qtables")) + 4 * rows > _DICTIONARY_PAGE_LIMIT:
+        return PART_WRITE_OPTIONS
+    rows_taken = np.arange(0, rows, max(1, rows // _SAMPLE_ROWS), dtype=np.int64)
+    indices = pa.Array.from_buffers(pa.int64(), len(rows_taken), [None, pa.py_buffer(rows_taken)])
+    sample = [v for v in table.column("qtables_hash").take(indices).to_pylist() if v is not None]
+    if sample and 4 * len(set(sample)) <= len(sample):
+        return PART_WRITE_OPTIONS_REPEATING_TABLES
+    return PART_WRITE_OPTIONS
+
+
+def _text_bytes(column: pa.ChunkedArray) -> int:
+    """Bytes of text in a string column, from its offsets."""
+    total = 0
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], np.int32)
+        total += int(offsets[chunk.offset + len(chunk)] - offsets[chunk.offset])
+    return total
 
 
 def write_part(table: pa.Table, where) -> None:
     """One part, as every part is written (a path or a pyarrow output stream)."""
-    pq.write_table(table, where, **PART_WRITE_OPTIONS)
+    pq.write_table(table, where, **part_write_options(table))
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:

@@ -1,0 +1,95 @@
+"""What writing a part costs, per row: the parts of a store written again in memory with
+`write_part` (today's options, per column) and with the options every part was written with
+before (snappy everywhere, dictionaries on every column but the nearly unique ones), turn about,
+CPU time of each write; median and range over the rounds, and the bytes a row takes
+(docs/performance.md, "Part write options").
+
+    python scripts/bench_part_write.py STORE [STORE ...] [--rounds 11] [--parts 3]
+
+Make a store first, e.g. `jpegaudit scan /work/bench-data/no-repeat-50k --store /tmp/pq-nr`.
+A written part is not the whole cost of a unit's part in a scan: written right after a unit's
+audit the same part costs 0.1-0.2 us a row more (the caches are cold), which this leaves out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jpegaudit.store.arrow import ARROW_SCHEMA, part_write_options, write_part
+
+# The options of every part before the per-column choice (main at 509e04b).
+_MOSTLY_UNIQUE = {"path", "entry_name", "bytes", "mtime_ns", "read_bytes", "header_bytes",
+                  "qtables", "qtables_hash", "quality_fit_error", "quality_closeness",
+                  "trailing_bytes"}  # fmt: skip
+BEFORE = {
+    "compression": "snappy",
+    "use_dictionary": [n for n in ARROW_SCHEMA.names if n not in _MOSTLY_UNIQUE],
+    "write_statistics": part_write_options(ARROW_SCHEMA.empty_table())["write_statistics"],
+}
+
+
+def write_before(table: pa.Table, sink) -> None:
+    pq.write_table(table, sink, **BEFORE)
+
+
+CONTENDERS = {"before": write_before, "now": write_part}
+
+
+def full_parts(store: Path, count: int) -> list[pa.Table]:
+    parts = sorted(store.glob("part-*.parquet"))
+    tables = [pq.read_table(p, schema=ARROW_SCHEMA) for p in parts]
+    largest = max((t.num_rows for t in tables), default=0)
+    return [t for t in tables if t.num_rows == largest][:count]
+
+
+def written_bytes(write, table: pa.Table) -> int:
+    sink = pa.BufferOutputStream()
+    write(table, sink)
+    return sink.getvalue().size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stores", nargs="+", type=Path)
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--parts", type=int, default=3)
+    parser.add_argument("--writes", type=int, default=4, help="writes of each part a round")
+    args = parser.parse_args()
+    for store in args.stores:
+        tables = full_parts(store, args.parts)
+        rows = sum(t.num_rows for t in tables) * args.writes
+        if not rows:
+            print(f"{store}: no rows")
+            continue
+        times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+        for r in range(args.rounds):
+            order = list(CONTENDERS)
+            random.Random(r).shuffle(order)
+            for name in order:
+                write, spent = CONTENDERS[name], 0.0
+                for table in tables:
+                    for _ in range(args.writes):
+                        sink = pa.BufferOutputStream()
+                        start = time.process_time()
+                        write(table, sink)
+                        spent += time.process_time() - start
+                times[name].append(spent / rows * 1e6)
+        print(f"{store} ({len(tables)} parts of {tables[0].num_rows} rows, {args.rounds} rounds)")
+        for name, write in CONTENDERS.items():
+            t = times[name]
+            size = sum(written_bytes(write, table) for table in tables) * args.writes / rows
+            print(
+                f"  {name:6s} {statistics.median(t):6.3f} us/row [{min(t):.3f}-{max(t):.3f}]"
+                f"  {size:6.1f} bytes/row"
+            )
+
+
+if __name__ == "__main__":
+    main()
