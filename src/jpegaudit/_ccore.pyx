@@ -1782,6 +1782,13 @@ cdef struct SEntry:
     char signature[16]
 
 cdef SEntry* _scache = NULL
+# As _qcache: beside the entries (272 bytes each, 1.1 MB), their keys' hashes and the hash last
+# seen missing per slot (64 KiB in all). A lookup that misses reads only these, and an input is
+# stored on its second miss in a slot: files whose tables no other file has (no-repeat: every
+# file) give inputs that never come back, and each of them cost a cache miss on its slot and a
+# 272-byte store.
+cdef uint64_t _scache_hash[SCACHE_SLOTS]  # of the entry in the slot (meaningful when key_len)
+cdef uint64_t _scache_missed[SCACHE_SLOTS]
 
 # The maker and software family of an EXIF value's raw bytes up to FKEY_MAX of them, in C
 # (direct-mapped, one table per kind; longer values go to the dicts): family_of.
@@ -2146,6 +2153,7 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
     cdef const char* message = text.data + at0
     n = text.len - at0
     cdef uint64_t hv
+    cdef Py_ssize_t slot
     cdef SEntry* entry
     if n > SKEY_MAX:
         fingerprint(message, n, out)
@@ -2153,15 +2161,21 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
         # The same text has the same SHA-1: kept per distinct text (files of one writer,
         # quality and camera share it).
         hv = key_hash(<const uchar*>message, n)
-        entry = &_scache[hv % SCACHE_SLOTS]
-        if entry.key_len == n and entry.hash == hv and memcmp(entry.key, message, n) == 0:
+        slot = <Py_ssize_t>(hv % SCACHE_SLOTS)
+        entry = &_scache[slot]
+        if (_scache_hash[slot] == hv and entry.key_len == n and entry.hash == hv
+                and memcmp(entry.key, message, n) == 0):
             memcpy(out, entry.signature, 16)
         else:
             fingerprint(message, n, out)
-            entry.hash = hv
-            entry.key_len = <int>n
-            memcpy(entry.key, message, n)
-            memcpy(entry.signature, out, 16)
+            if _scache_missed[slot] != hv:
+                _scache_missed[slot] = hv  # stored if it misses here again
+            else:
+                _scache_hash[slot] = hv
+                entry.hash = hv
+                entry.key_len = <int>n
+                memcpy(entry.key, message, n)
+                memcpy(entry.signature, out, 16)
     text.len = at0
     return 0
 
@@ -3160,6 +3174,8 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
             slot = (slot + 1) & (_known_tables_slots - 1)
         memcpy(_known_tables + 16 * slot, <const char*>known_hash, 16)
     _scache = <SEntry*>zeroed(_scache, SCACHE_SLOTS, sizeof(SEntry))
+    memset(_scache_hash, 0, sizeof(_scache_hash))
+    memset(_scache_missed, 0, sizeof(_scache_missed))
     if _fcache != NULL:
         clear_family_cache()
     _fcache = <FEntry*>zeroed(_fcache, 2 * FCACHE_SLOTS, sizeof(FEntry))
