@@ -77,3 +77,20 @@ def test_writer_statements_give_the_reference_provenance(segment):
     assert ours is not None, reference["warnings"] or reference["error"]
     assert {c: ours[c] for c in PROVENANCE_COLUMNS} == {c: reference[c] for c in PROVENANCE_COLUMNS}
     assert ours == reference
+
+
+def test_verdicts_stay_the_references_when_more_headers_than_cache_slots_meet():
+    """3,000 headers that differ only in their restart interval: 3,000 verdict keys, so slots of
+    the compiled core's verdict cache are taken over (the old template freed) and its signature
+    cache stores an input on its second pass and reads it on the third. Rows are the
+    reference's (every 50th file, checked on each pass)."""
+    base = jb.pillow_jpeg(quality=80)
+    files = [base[:2] + jb.dri(k) + base[2:] for k in range(1, 3001)]
+    expected = {k: rows(files[k])[0] for k in range(0, len(files), 50)}
+    for _ in range(3):
+        for k, data in enumerate(files):
+            columns = core.audit_buffer(data, "x.jpg", "train", "data", NOW,
+                                        astuple(DEFAULT_LIMITS))  # fmt: skip
+            assert columns is not None
+            if k in expected:
+                assert table_from_columns(columns.finish()).to_pylist()[0] == expected[k]
