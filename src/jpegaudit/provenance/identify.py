@@ -569,8 +569,10 @@ def template_row(s: Structure, maker: str | None, soft: str | None, has_make: bo
     """What the compiled core keeps per template: (encoder, detail parts, quality, confidence,
     exact models or None, layout_hash), for a structure already as judged (`judged_tables`).
     It fills the detail (`fill`), the confidence and each file's `header_signature`
-    (`signature_of`, from the real tables hash) itself."""
-    t = template_for(s, maker, soft, has_make)
+    (`signature_of`, from the real tables hash) itself. Not through `template_for`'s memo: the
+    compiled core calls this once per distinct key and keeps the answer, so that memo only
+    hashed the structure a second time (and its base's memo stays)."""
+    t = _template(s, maker, soft, has_make, database(), _base_default(s))
     return (t.encoder, t.detail, t.quality, t.confidence, t.exact_models, s.layout_hash)
 
 
