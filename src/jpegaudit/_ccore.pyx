@@ -1787,7 +1787,10 @@ cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the
 
 # The verdicts, per feature bytes with the EXIF families (direct-mapped; a slot holds its key's
 # hash and a VTemplate: one malloc'd block with the key and the template's values as C data,
-# which emit_row writes without reading a Python object).
+# which emit_row writes without reading a Python object). A key is the features, the software
+# family, whether a Make is there and a tag: 0 for a verdict that reads no maker family (kept
+# once for every maker: identify.Template.reads_maker), 1 followed by the maker family for one
+# that does (and then its tag-0 key holds a VTemplate that says so, to look further).
 DEF VCACHE_SLOTS = 32768
 
 cdef struct DetailPart:
@@ -1809,6 +1812,7 @@ cdef struct VTemplate:
     Py_ssize_t layout_hash_len
     Py_ssize_t nparts
     DetailPart* parts  # in the block, after this struct
+    bint reads_maker  # a tag-0 key's: look again with the maker family
 
 cdef struct VEntry:
     uint64_t hash
@@ -2012,26 +2016,60 @@ cdef VTemplate* provenance_of(Row* row, const uchar* data, Buf* text, Buf* key) 
     # whether a Make is there (the strings themselves are put in per file: fill_detail).
     cdef const char* name
     cdef Py_ssize_t name_len
-    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family, &name, &name_len)
-    key_family(key, name, name_len)
     soft = family_of(data, h, &h.exif.software, 1, _soft_cache, _software_family, &name,
                      &name_len)
     key_family(key, name, name_len)
     has_make = exif_value_present(h, &h.exif.make)
     buf_byte(key, <char>has_make)
-    cdef uint64_t hv = wide_hash(<const uchar*>key.data, key.len)
-    cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
+    buf_byte(key, 0)
+    cdef Py_ssize_t prefix_len = key.len
+    cdef uint64_t hv, full_hv
+    cdef VEntry* entry = vcache_slot(key.data, prefix_len, &hv)
     cdef VTemplate* found = entry.template
-    if (found != NULL and entry.hash == hv and found.key_len == key.len
-            and memcmp(found.key, key.data, key.len) == 0):
+    cdef bint prefix_known = template_is(found, entry, hv, key.data, prefix_len)
+    if prefix_known and not found.reads_maker:
         return found
+    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family, &name, &name_len)
+    key.data[prefix_len - 1] = 1
+    key_family(key, name, name_len)
+    cdef VEntry* full_entry = vcache_slot(key.data, key.len, &full_hv)
+    if prefix_known:
+        found = full_entry.template
+        if template_is(found, full_entry, full_hv, key.data, key.len):
+            return found
     verdict = judge_header(row, data, sub, sub_len, tables, key.data, structure_len, maker,
                            soft, has_make)
+    # The tag-0 key keeps the template, or (reads_maker) that the whole key is to be looked up;
+    # the whole key keeps a template that reads the maker family.
+    key.data[prefix_len - 1] = 0
+    found = new_template(key.data, prefix_len, verdict)
+    key.data[prefix_len - 1] = 1
+    if not (prefix_known and found.reads_maker):
+        keep_template(entry, hv, found)
+        if not found.reads_maker:
+            return found
+    else:
+        free_template(found)
     found = new_template(key.data, key.len, verdict)
-    free_template(entry.template)
-    entry.template = found
-    entry.hash = hv
+    keep_template(full_entry, full_hv, found)
     return found
+
+
+cdef inline VEntry* vcache_slot(const char* key, Py_ssize_t n, uint64_t* hv) noexcept:
+    hv[0] = wide_hash(<const uchar*>key, n)
+    return &_vcache[hv[0] % VCACHE_SLOTS]
+
+cdef inline bint template_is(VTemplate* t, VEntry* entry, uint64_t hv, const char* key,
+                             Py_ssize_t n) noexcept:
+    """The slot holds the template of this key."""
+    return (t != NULL and entry.hash == hv and t.key_len == n
+            and memcmp(t.key, key, n) == 0)
+
+cdef inline void keep_template(VEntry* entry, uint64_t hv, VTemplate* t) noexcept:
+    """A slot takes a template (the one it held freed: one slot, one template)."""
+    free_template(entry.template)
+    entry.template = t
+    entry.hash = hv
 
 
 cdef object judged_tables(FrameQuality* fq, int tables):
@@ -2182,9 +2220,9 @@ cdef VTemplate* new_template(const char* key, Py_ssize_t n, object verdict) exce
     """identify.template_row's tuple as a VTemplate block (its key copied in): every value
     checked and converted first, so that nothing can fail once the block is allocated."""
     cdef tuple template = verdict
-    if len(template) != 6:
-        raise ValueError("provenance: template_row gives six values")
-    encoder, parts, quality, confidence, exact_models, layout_hash = template
+    if len(template) != 7:
+        raise ValueError("provenance: template_row gives seven values")
+    encoder, parts, quality, confidence, exact_models, layout_hash, reads_maker = template
     cdef tuple detail = parts
     cdef Py_ssize_t i, nparts = len(detail), encoder_len = 0, confidence_len = 0, hash_len
     cdef const char* encoder_p = NULL
@@ -2222,6 +2260,7 @@ cdef VTemplate* new_template(const char* key, Py_ssize_t n, object verdict) exce
     t.layout_hash = hash_p
     t.layout_hash_len = hash_len
     t.nparts = nparts
+    t.reads_maker = reads_maker is True
     for i in range(nparts):
         part = detail[i]
         if isinstance(part, str):
