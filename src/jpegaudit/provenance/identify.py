@@ -564,9 +564,10 @@ def structure_from_features(
 ) -> Structure:
     """The structure from the features `structure_of` reads (`layout_key` as it builds it,
     `tables` a TableEvidence's fields): the compiled core's entry point (_ccore.pyx
-    structure_of_header), which walks the header in C."""
-    return _structure(layout_key, TableEvidence(*tables), subsampling, photoshop_quality,
-                      ducky_quality, app13)  # fmt: skip
+    structure_of_header), which walks the header in C and keeps each structure it gets, so
+    this skips `_structure`'s memo (hashing the nested key was all that memo did here)."""
+    return _structure.__wrapped__(layout_key, TableEvidence(*tables), subsampling,
+                                  photoshop_quality, ducky_quality, app13)  # fmt: skip
 
 
 def template_row(s: Structure, maker: str | None, soft: str | None, has_make: bool) -> tuple:
