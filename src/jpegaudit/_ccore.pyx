@@ -1418,6 +1418,33 @@ cdef inline uint64_t key_hash(const uchar* s, Py_ssize_t n):
         i += 1
     return hv
 
+cdef inline uint64_t wide_hash(const uchar* s, Py_ssize_t n) noexcept:
+    """key_hash's kind of hash on four lanes, 32 bytes a round: a provenance key (about 150
+    bytes) is a chain of five multiplies a lane instead of one of twenty. Only picks a slot."""
+    cdef uint64_t h0 = 14695981039346656037ULL, h1 = 0x9E3779B97F4A7C15ULL
+    cdef uint64_t h2 = 0xC2B2AE3D27D4EB4FULL, h3 = 0x165667B19E3779F9ULL, word
+    cdef Py_ssize_t i = 0
+    while i + 32 <= n:
+        memcpy(&word, s + i, 8)
+        h0 = (h0 ^ word) * 1099511628211ULL
+        memcpy(&word, s + i + 8, 8)
+        h1 = (h1 ^ word) * 1099511628211ULL
+        memcpy(&word, s + i + 16, 8)
+        h2 = (h2 ^ word) * 1099511628211ULL
+        memcpy(&word, s + i + 24, 8)
+        h3 = (h3 ^ word) * 1099511628211ULL
+        h0 ^= h0 >> 29
+        h1 ^= h1 >> 29
+        h2 ^= h2 >> 29
+        h3 ^= h3 >> 29
+        i += 32
+    h0 ^= (h1 << 16 | h1 >> 48) ^ (h2 << 32 | h2 >> 32) ^ (h3 << 48 | h3 >> 16)
+    h0 ^= key_hash(s + i, n - i)
+    h0 ^= h0 >> 32
+    h0 *= 0x9E3779B97F4A7C15ULL
+    return h0 ^ (h0 >> 29)
+
+
 cdef int frame_quality_columns(Header* h, Buf* text, FrameQuality* fq) except -1:
     """_fill_quality_columns + _frame_quality_columns + quality_columns for a clean frame with
     quantization (the caller checked that every slot used is defined)."""
@@ -1758,15 +1785,38 @@ cdef dict _soft_cache = {}  # a Software value's raw bytes -> its software famil
 cdef str _UNRECORDED = "-"
 cdef dict _structure_cache = {}  # feature bytes without the EXIF strings -> the Structure
 
-# The verdicts, per feature bytes with the EXIF strings (direct-mapped; a slot holds its key
-# and a reference to the verdict tuple).
+# The verdicts, per feature bytes with the EXIF families (direct-mapped; a slot holds its key's
+# hash and a VTemplate: one malloc'd block with the key and the template's values as C data,
+# which emit_row writes without reading a Python object). A key is the features, the software
+# family, whether a Make is there and a tag: 0 for a verdict that reads no maker family (kept
+# once for every maker: identify.Template.reads_maker), 1 followed by the maker family for one
+# that does (and then its tag-0 key holds a VTemplate that says so, to look further).
 DEF VCACHE_SLOTS = 32768
+
+cdef struct DetailPart:
+    int code  # -1: text; else identify's NAMED, SOFTWARE, NOTE or NOTE_IF_MAKE
+    const char* text  # a str's UTF-8 (the template tuple holds the str)
+    Py_ssize_t len
+
+cdef struct VTemplate:
+    Py_ssize_t key_len
+    char* key  # in the block, after the parts
+    PyObject* template  # identify.template_row's tuple: a reference, which keeps the texts alive
+    const char* encoder  # NULL: null
+    Py_ssize_t encoder_len
+    bint has_quality
+    int64_t quality
+    const char* confidence  # NULL: "exact" or "family" by the Model (confidence_of)
+    Py_ssize_t confidence_len
+    const char* layout_hash
+    Py_ssize_t layout_hash_len
+    Py_ssize_t nparts
+    DetailPart* parts  # in the block, after this struct
+    bint reads_maker  # a tag-0 key's: look again with the maker family
 
 cdef struct VEntry:
     uint64_t hash
-    Py_ssize_t key_len
-    char* key
-    PyObject* verdict
+    VTemplate* template
 
 cdef VEntry* _vcache = NULL
 
@@ -1782,6 +1832,13 @@ cdef struct SEntry:
     char signature[16]
 
 cdef SEntry* _scache = NULL
+# As _qcache: beside the entries (272 bytes each, 1.1 MB), their keys' hashes and the hash last
+# seen missing per slot (64 KiB in all). A lookup that misses reads only these, and an input is
+# stored on its second miss in a slot: files whose tables no other file has (no-repeat: every
+# file) give inputs that never come back, and each of them cost a cache miss on its slot and a
+# 272-byte store.
+cdef uint64_t _scache_hash[SCACHE_SLOTS]  # of the entry in the slot (meaningful when key_len)
+cdef uint64_t _scache_missed[SCACHE_SLOTS]
 
 # The maker and software family of an EXIF value's raw bytes up to FKEY_MAX of them, in C
 # (direct-mapped, one table per kind; longer values go to the dicts): family_of.
@@ -1793,6 +1850,8 @@ cdef struct FEntry:
     Py_ssize_t key_len
     char key[FKEY_MAX]
     PyObject* family  # a reference (None included); NULL: an empty slot
+    const char* name  # the family's UTF-8 (NULL: None), which `family` keeps alive
+    Py_ssize_t name_len
 
 cdef FEntry* _fcache = NULL  # 2 * FCACHE_SLOTS: makers, then software
 
@@ -1865,11 +1924,12 @@ cdef enum:
     TABLES_EXACT = 2  # an exact IJG set the database does not hold: UNRECORDED, exact
     TABLES_CUSTOM = 3  # neither: UNRECORDED_CUSTOM
 
-cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
-    """The template of a clean row's provenance columns, as identify.template_row gives it:
-    (encoder, detail parts, quality, confidence, exact models or None, layout_hash); emit_row
-    fills the detail (fill_detail), the confidence and the signature (signature_of) per file:
-    what audit/columns.py gets from provenance.identify for the same header."""
+cdef VTemplate* provenance_of(Row* row, const uchar* data, Buf* text, Buf* key) except NULL:
+    """The template of a clean row's provenance columns, as identify.template_row gives it
+    (encoder, detail parts, quality, confidence, exact models or None, layout_hash), as C
+    values; emit_row fills the detail (fill_detail), the confidence and the signature
+    (signature_of) per file: what audit/columns.py gets from provenance.identify for the same
+    header."""
     cdef Header* h = row.h
     cdef FrameQuality* fq = &row.fq
     cdef int i, k, tables = TABLES_NONE
@@ -1954,20 +2014,62 @@ cdef tuple provenance_of(Row* row, const uchar* data, Buf* text, Buf* key):
     cdef Py_ssize_t structure_len = key.len
     # What the template reads of the EXIF strings: the maker and software families, and
     # whether a Make is there (the strings themselves are put in per file: fill_detail).
-    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family)
-    soft = family_of(data, h, &h.exif.software, 1, _soft_cache, _software_family)
+    cdef const char* name
+    cdef Py_ssize_t name_len
+    soft = family_of(data, h, &h.exif.software, 1, _soft_cache, _software_family, &name,
+                     &name_len)
+    key_family(key, name, name_len)
     has_make = exif_value_present(h, &h.exif.make)
-    buf_span_str(key, maker)
-    buf_span_str(key, soft)
     buf_byte(key, <char>has_make)
-    cdef uint64_t hv = key_hash(<const uchar*>key.data, key.len)
-    cdef VEntry* entry = &_vcache[hv % VCACHE_SLOTS]
-    if not (entry.verdict != NULL and entry.hash == hv and entry.key_len == key.len
-            and memcmp(entry.key, key.data, key.len) == 0):
-        verdict = judge_header(row, data, sub, sub_len, tables, key.data, structure_len, maker,
-                               soft, has_make)
-        store_verdict(entry, hv, key.data, key.len, verdict)
-    return <tuple>entry.verdict
+    buf_byte(key, 0)
+    cdef Py_ssize_t prefix_len = key.len
+    cdef uint64_t hv, full_hv
+    cdef VEntry* entry = vcache_slot(key.data, prefix_len, &hv)
+    cdef VTemplate* found = entry.template
+    cdef bint prefix_known = template_is(found, entry, hv, key.data, prefix_len)
+    if prefix_known and not found.reads_maker:
+        return found
+    maker = family_of(data, h, &h.exif.make, 0, _maker_cache, _camera_family, &name, &name_len)
+    key.data[prefix_len - 1] = 1
+    key_family(key, name, name_len)
+    cdef VEntry* full_entry = vcache_slot(key.data, key.len, &full_hv)
+    if prefix_known:
+        found = full_entry.template
+        if template_is(found, full_entry, full_hv, key.data, key.len):
+            return found
+    verdict = judge_header(row, data, sub, sub_len, tables, key.data, structure_len, maker,
+                           soft, has_make)
+    # The tag-0 key keeps the template, or (reads_maker) that the whole key is to be looked up;
+    # the whole key keeps a template that reads the maker family.
+    key.data[prefix_len - 1] = 0
+    found = new_template(key.data, prefix_len, verdict)
+    key.data[prefix_len - 1] = 1
+    if not (prefix_known and found.reads_maker):
+        keep_template(entry, hv, found)
+        if not found.reads_maker:
+            return found
+    else:
+        free_template(found)
+    found = new_template(key.data, key.len, verdict)
+    keep_template(full_entry, full_hv, found)
+    return found
+
+
+cdef inline VEntry* vcache_slot(const char* key, Py_ssize_t n, uint64_t* hv) noexcept:
+    hv[0] = wide_hash(<const uchar*>key, n)
+    return &_vcache[hv[0] % VCACHE_SLOTS]
+
+cdef inline bint template_is(VTemplate* t, VEntry* entry, uint64_t hv, const char* key,
+                             Py_ssize_t n) noexcept:
+    """The slot holds the template of this key."""
+    return (t != NULL and entry.hash == hv and t.key_len == n
+            and memcmp(t.key, key, n) == 0)
+
+cdef inline void keep_template(VEntry* entry, uint64_t hv, VTemplate* t) noexcept:
+    """A slot takes a template (the one it held freed: one slot, one template)."""
+    free_template(entry.template)
+    entry.template = t
+    entry.hash = hv
 
 
 cdef object judged_tables(FrameQuality* fq, int tables):
@@ -1999,11 +2101,14 @@ cdef object judge_header(Row* row, const uchar* data, const char* sub, Py_ssize_
 
 
 cdef object family_of(const uchar* data, Header* h, const ExifText* t, int kind, dict cache,
-                      object family):
-    """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes."""
+                      object family, const char** name, Py_ssize_t* name_len):
+    """catalog.camera_family / software_family of an EXIF value, per distinct raw bytes; its
+    UTF-8 into `name` and `name_len` (NULL: None), valid while the family is."""
     cdef uint64_t hv = 0
     cdef FEntry* entry = NULL
     cdef const char* raw_at
+    name[0] = NULL
+    name_len[0] = 0
     if not exif_value_present(h, t):
         return None
     raw_at = <const char*>data + t.at
@@ -2012,6 +2117,8 @@ cdef object family_of(const uchar* data, Header* h, const ExifText* t, int kind,
         entry = &_fcache[kind * FCACHE_SLOTS + <Py_ssize_t>(hv % FCACHE_SLOTS)]
         if (entry.family != NULL and entry.hash == hv and entry.key_len == t.n
                 and memcmp(entry.key, raw_at, t.n) == 0):
+            name[0] = entry.name
+            name_len[0] = entry.name_len
             return <object>entry.family
     raw = PyBytes_FromStringAndSize(raw_at, t.n)
     found = cache.get(raw, cache)  # the dict itself: not there
@@ -2019,14 +2126,25 @@ cdef object family_of(const uchar* data, Header* h, const ExifText* t, int kind,
         found = family(exif_string(data, t.at, t.n))
         if len(cache) < PROVENANCE_CACHE_MAX:
             cache[raw] = found
+    if found is not None:
+        name[0] = utf8_of(found, name_len)
     if entry != NULL:
         Py_XDECREF(entry.family)
         Py_INCREF(found)
         entry.family = <PyObject*>found
+        entry.name = name[0]
+        entry.name_len = name_len[0]
         entry.hash = hv
         entry.key_len = t.n
         memcpy(entry.key, raw_at, t.n)
     return found
+
+
+cdef const char* utf8_of(object text, Py_ssize_t* n) except NULL:
+    """A str's UTF-8, kept by the str (a template's values are str, or None where noted)."""
+    if not isinstance(text, str):
+        raise TypeError(f"provenance: expected a str, got {type(text).__name__}")
+    return PyUnicode_AsUTF8AndSize(text, n)
 
 
 cdef inline bint exif_value_present(Header* h, const ExifText* t):
@@ -2035,35 +2153,32 @@ cdef inline bint exif_value_present(Header* h, const ExifText* t):
     return h.exif.present and t.at >= 0
 
 
-cdef int buf_span_str(Buf* b, object text) except -1:
-    """A family name into a key (0xFFFF: none)."""
-    cdef Py_ssize_t n
-    cdef const char* p
-    if text is None:
+cdef int key_family(Buf* b, const char* name, Py_ssize_t n) except -1:
+    """A family name into a key (0xFFFF: none; names are short, catalog's own)."""
+    if name == NULL:
         return buf_u16(b, 0xFFFF)
-    p = PyUnicode_AsUTF8AndSize(text, &n)
+    if n >= 0xFFFF:
+        raise ValueError("provenance: a family name of 64 KiB")
     buf_u16(b, <int>n)
-    return buf_put(b, p, n)
+    return buf_put(b, name, n)
 
 
-cdef int fill_detail(tuple parts, Row* row, const uchar* data, Buf* out) except -1:
+cdef int fill_detail(VTemplate* t, Row* row, const uchar* data, Buf* out) except -1:
     """identify.fill: the template's detail with this file's EXIF strings put in."""
     cdef Header* h = row.h
-    cdef Py_ssize_t n, mark
-    cdef const char* p
+    cdef Py_ssize_t i
     cdef int code
-    cdef bint has_make = exif_value_present(h, &h.exif.make)
-    for part in parts:
-        if isinstance(part, str):
-            p = PyUnicode_AsUTF8AndSize(part, &n)
-            buf_put(out, p, n)
-            continue
-        code = part
-        if code == 0:  # NAMED
+    cdef DetailPart* part
+    for i in range(t.nparts):
+        part = &t.parts[i]
+        code = part.code
+        if code < 0:
+            buf_put(out, part.text, part.len)
+        elif code == 0:  # NAMED
             add_named(out, row, data)
         elif code == 1:  # SOFTWARE
             add_exif_utf8(out, h, data, &h.exif.software)
-        elif code == 2 or (code == 3 and has_make):  # NOTE, NOTE_IF_MAKE
+        elif code == 2 or (code == 3 and exif_value_present(h, &h.exif.make)):  # NOTE(_IF_MAKE)
             add_note(out, row, data)
     return 0
 
@@ -2101,23 +2216,72 @@ cdef int add_note(Buf* out, Row* row, const uchar* data) except -1:
     return 0
 
 
-cdef void store_verdict(VEntry* entry, uint64_t hv, const char* key, Py_ssize_t n,
-                        object verdict) except *:
-    cdef char* copy = <char*>malloc(n if n else 1)
-    if copy == NULL:
+cdef VTemplate* new_template(const char* key, Py_ssize_t n, object verdict) except NULL:
+    """identify.template_row's tuple as a VTemplate block (its key copied in): every value
+    checked and converted first, so that nothing can fail once the block is allocated."""
+    cdef tuple template = verdict
+    if len(template) != 7:
+        raise ValueError("provenance: template_row gives seven values")
+    encoder, parts, quality, confidence, exact_models, layout_hash, reads_maker = template
+    cdef tuple detail = parts
+    cdef Py_ssize_t i, nparts = len(detail), encoder_len = 0, confidence_len = 0, hash_len
+    cdef const char* encoder_p = NULL
+    cdef const char* confidence_p = NULL
+    cdef const char* hash_p = utf8_of(layout_hash, &hash_len)
+    cdef int64_t quality_value = 0
+    if encoder is not None:
+        encoder_p = utf8_of(encoder, &encoder_len)
+    if quality is not None:
+        quality_value = quality
+    if exact_models is None:
+        confidence_p = utf8_of(confidence, &confidence_len)
+    elif len(exact_models) == 0:
+        confidence_p = b"family"  # confidence_of: no Model is one of none
+        confidence_len = 6
+    for part in detail:
+        if isinstance(part, str):
+            utf8_of(part, &i)  # converted once here: the loop below cannot fail
+        elif not isinstance(part, int):
+            raise TypeError("provenance: a detail part is a str or an int")
+    cdef VTemplate* t = <VTemplate*>calloc(
+        1, sizeof(VTemplate) + <size_t>nparts * sizeof(DetailPart) + <size_t>(n if n > 0 else 1))
+    if t == NULL:
         raise MemoryError()
-    memcpy(copy, key, n)
-    free(entry.key)
-    Py_XDECREF(entry.verdict)
-    Py_INCREF(verdict)
-    entry.verdict = <PyObject*>verdict
-    entry.key = copy
-    entry.key_len = n
-    entry.hash = hv
+    t.parts = <DetailPart*>(t + 1)
+    t.key = <char*>(t.parts + nparts)
+    t.key_len = n
+    memcpy(t.key, key, n)
+    t.encoder = encoder_p
+    t.encoder_len = encoder_len
+    t.has_quality = quality is not None
+    t.quality = quality_value
+    t.confidence = confidence_p
+    t.confidence_len = confidence_len
+    t.layout_hash = hash_p
+    t.layout_hash_len = hash_len
+    t.nparts = nparts
+    t.reads_maker = reads_maker is True
+    for i in range(nparts):
+        part = detail[i]
+        if isinstance(part, str):
+            t.parts[i].code = -1
+            t.parts[i].text = PyUnicode_AsUTF8AndSize(part, &t.parts[i].len)
+        else:
+            t.parts[i].code = 4 if part < 0 or part > 3 else <int>part  # 4: puts in nothing
+    Py_INCREF(template)
+    t.template = <PyObject*>template
+    return t
+
+
+cdef void free_template(VTemplate* t) noexcept:
+    if t != NULL:
+        Py_XDECREF(t.template)
+        free(t)
 
 
 cdef object confidence_of(tuple template, Row* row, const uchar* data):
-    """The template's confidence; a camera's is "exact" when EXIF's Model is one recorded."""
+    """The template's confidence; a camera's is "exact" when EXIF's Model is one recorded
+    (new_template keeps the others as text)."""
     exact_models = template[4]
     if exact_models is None:
         return template[3]
@@ -2128,14 +2292,13 @@ cdef object confidence_of(tuple template, Row* row, const uchar* data):
     return "exact" if (model or "") in exact_models else "family"
 
 
-cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
-                      char* out) except -1:
+cdef int signature_of(Row* row, const uchar* data, const char* layout_hash,
+                      Py_ssize_t layout_hash_len, Buf* text, char* out) except -1:
     """identify.signature_of for this row: SHA-1 of its layout hash, its tables hash, EXIF
     Make and Model, joined by 0x1F, as UTF-8; first 16 hex digits into `out`."""
     cdef Header* h = row.h
     cdef Py_ssize_t n, at0 = text.len
-    cdef const char* p = PyUnicode_AsUTF8AndSize(layout_hash, &n)
-    buf_put(text, p, n)
+    buf_put(text, layout_hash, layout_hash_len)
     buf_byte(text, b"\x1f")
     if row.fq.set:
         buf_put(text, row.fq.hash16, 16)
@@ -2146,22 +2309,29 @@ cdef int signature_of(Row* row, const uchar* data, str layout_hash, Buf* text,
     cdef const char* message = text.data + at0
     n = text.len - at0
     cdef uint64_t hv
+    cdef Py_ssize_t slot
     cdef SEntry* entry
     if n > SKEY_MAX:
         fingerprint(message, n, out)
     else:
         # The same text has the same SHA-1: kept per distinct text (files of one writer,
         # quality and camera share it).
-        hv = key_hash(<const uchar*>message, n)
-        entry = &_scache[hv % SCACHE_SLOTS]
-        if entry.key_len == n and entry.hash == hv and memcmp(entry.key, message, n) == 0:
+        hv = wide_hash(<const uchar*>message, n)
+        slot = <Py_ssize_t>(hv % SCACHE_SLOTS)
+        entry = &_scache[slot]
+        if (_scache_hash[slot] == hv and entry.key_len == n and entry.hash == hv
+                and memcmp(entry.key, message, n) == 0):
             memcpy(out, entry.signature, 16)
         else:
             fingerprint(message, n, out)
-            entry.hash = hv
-            entry.key_len = <int>n
-            memcpy(entry.key, message, n)
-            memcpy(entry.signature, out, 16)
+            if _scache_missed[slot] != hv:
+                _scache_missed[slot] = hv  # stored if it misses here again
+            else:
+                _scache_hash[slot] = hv
+                entry.hash = hv
+                entry.key_len = <int>n
+                memcpy(entry.key, message, n)
+                memcpy(entry.signature, out, 16)
     text.len = at0
     return 0
 
@@ -2828,7 +2998,7 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
     cdef Buf tmp
     cdef char signature[16]
     cdef Py_ssize_t at
-    prov = provenance_of(row, data, text, &_provenance_key)
+    cdef VTemplate* prov = provenance_of(row, data, text, &_provenance_key)
     cs.add_text(_col[F_PATH], ident.path, ident.path_len)
     cs.add_text(_col[F_SPLIT], ident.split, ident.split_len)
     cs.add_text(_col[F_ROOT], ident.root, ident.root_len)
@@ -2883,14 +3053,20 @@ cdef int emit_row(ColumnSet cs, Identity* ident, Row* row, const uchar* data,
         cs.add_bool(_col[F_QUALITY_EXACT], fq.exact)
         cs.add_float(_col[F_QUALITY_FIT_ERROR], fq.fit_error)
         cs.add_float(_col[F_QUALITY_CLOSENESS], fq.closeness)
-    add_value(cs, _col[F_ENCODER], prov[0])
+    if prov.encoder != NULL:
+        cs.add_text(_col[F_ENCODER], prov.encoder, prov.encoder_len)
     at = text.len
-    fill_detail(prov[1], row, data, text)
+    fill_detail(prov, row, data, text)
     cs.add_text(_col[F_ENCODER_DETAIL], text.data + at, text.len - at)
     text.len = at
-    add_value(cs, _col[F_ENCODER_QUALITY], prov[2])
-    add_value(cs, _col[F_ENCODER_CONFIDENCE], confidence_of(prov, row, data))
-    signature_of(row, data, prov[5], text, signature)
+    if prov.has_quality:
+        cs.add_int(_col[F_ENCODER_QUALITY], prov.quality)
+    if prov.confidence != NULL:
+        cs.add_text(_col[F_ENCODER_CONFIDENCE], prov.confidence, prov.confidence_len)
+    else:
+        add_value(cs, _col[F_ENCODER_CONFIDENCE],
+                  confidence_of(<tuple>prov.template, row, data))
+    signature_of(row, data, prov.layout_hash, prov.layout_hash_len, text, signature)
     cs.add_text(_col[F_HEADER_SIGNATURE], signature, 16)
     cs.add_int(_col[F_HUFFMAN_TABLES], h.huffman_tables)
     if h.huffman_tables:
@@ -3213,13 +3389,14 @@ def configure(columns, str scanner_version, not_jpeg_extensions, standard_huffma
             slot = (slot + 1) & (_known_tables_slots - 1)
         memcpy(_known_tables + 16 * slot, <const char*>known_hash, 16)
     _scache = <SEntry*>zeroed(_scache, SCACHE_SLOTS, sizeof(SEntry))
+    memset(_scache_hash, 0, sizeof(_scache_hash))
+    memset(_scache_missed, 0, sizeof(_scache_missed))
     if _fcache != NULL:
         clear_family_cache()
     _fcache = <FEntry*>zeroed(_fcache, 2 * FCACHE_SLOTS, sizeof(FEntry))
     if _vcache != NULL:
         for k in range(VCACHE_SLOTS):
-            free(_vcache[k].key)
-            Py_XDECREF(_vcache[k].verdict)
+            free_template(_vcache[k].template)
     _vcache = <VEntry*>zeroed(_vcache, VCACHE_SLOTS, sizeof(VEntry))
     _structure_cache.clear()
     columns = list(columns)

@@ -12,7 +12,11 @@ import pytest
 import writers as w
 
 from jpegaudit.audit import DEFAULT_LIMITS, audit_bytes, new_row
-from jpegaudit.provenance import PROVENANCE_COLUMNS
+from jpegaudit.audit.columns import table_evidence
+from jpegaudit.jpeg.parser import parse_jpeg
+from jpegaudit.provenance import PROVENANCE_COLUMNS, catalog
+from jpegaudit.provenance.database import database
+from jpegaudit.provenance.identify import as_judged, identify, template_row
 from jpegaudit.sources import compiled as compiled_module
 from jpegaudit.store.arrow import rows_to_table, table_from_columns
 
@@ -77,3 +81,49 @@ def test_writer_statements_give_the_reference_provenance(segment):
     assert ours is not None, reference["warnings"] or reference["error"]
     assert {c: ours[c] for c in PROVENANCE_COLUMNS} == {c: reference[c] for c in PROVENANCE_COLUMNS}
     assert ours == reference
+
+
+def test_verdicts_stay_the_references_when_more_headers_than_cache_slots_meet():
+    """3,000 headers that differ only in their restart interval: 3,000 verdict keys, so slots of
+    the compiled core's verdict cache are taken over (the old template freed) and its signature
+    cache stores an input on its second pass and reads it on the third. Rows are the
+    reference's (every 50th file, checked on each pass)."""
+    base = jb.pillow_jpeg(quality=80)
+    files = [base[:2] + jb.dri(k) + base[2:] for k in range(1, 3001)]
+    expected = {k: rows(files[k])[0] for k in range(0, len(files), 50)}
+    for _ in range(3):
+        for k, data in enumerate(files):
+            columns = core.audit_buffer(data, "x.jpg", "train", "data", NOW,
+                                        astuple(DEFAULT_LIMITS))  # fmt: skip
+            assert columns is not None
+            if k in expected:
+                assert table_from_columns(columns.finish()).to_pylist()[0] == expected[k]
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [b"", _app13(8) + jb.adobe(1), jb.adobe(1), jb.com(b"Lavc59.37.100"), jb.dri(4)],
+    ids=["plain", "app13-adobe", "adobe", "lavc", "dri"],
+)
+def test_a_template_that_reads_no_maker_is_every_makers(segment):
+    """template_row's reads_maker=False lets the compiled core keep one template for every maker
+    family of a structure, software family and Make presence: it must be what each of them
+    gives."""
+    data = jb.pillow_jpeg(quality=80)
+    data = data[:2] + segment + data[2:]
+    row = new_row("x.jpg", "train", "data", NOW)
+    row["entry_type"], row["bytes"] = "file", len(data)
+    row = audit_bytes(lambda o, n: data[o : o + n], len(data), row)
+    header = parse_jpeg(data, len(data))
+    structure, _ = identify(
+        header, table_evidence(row), row["subsampling"], row["huffman_standard"]
+    )
+    s = as_judged(structure, database())
+    makers = (None, "camera", *catalog.CAMERA_FAMILIES)
+    softs = (None, *sorted({family for _, family in catalog.SOFTWARE_PATTERNS}))
+    for soft in softs:
+        for has_make in (False, True):
+            templates = {m: template_row(s, m, soft, has_make) for m in makers}
+            for maker, template in templates.items():
+                if not template[6]:
+                    assert all(t[:6] == template[:6] for t in templates.values()), (soft, maker)

@@ -447,6 +447,10 @@ class Template(NamedTuple):
     candidates: tuple[str, ...]
     reasons: tuple[str, ...]
     pipelines: tuple[str, ...]
+    # Whether choosing this template read the maker family (step 7 and after): when it did not,
+    # every maker family gives the same template for the structure, software family and Make
+    # presence, and the compiled core keeps it once for all of them.
+    reads_maker: bool = False
 
 
 def exif_named(make: str | None, model: str | None) -> str:
@@ -535,8 +539,8 @@ def _template(
         else:
             tail = f" (EXIF), camera tables; {b.settings}"
         return Template(maker, (NAMED, tail), b.ijg, "family",
-                        frozenset(k.model for k in known), (), b.reasons + extra, ())  # fmt: skip
-    return template(b.fallback)
+                        frozenset(k.model for k in known), (), b.reasons + extra, (), True)  # fmt: skip
+    return template(b.fallback)._replace(reads_maker=True)  # found no maker: read it too
 
 
 def _setting_text(entries: tuple[Entry, ...], s: Structure) -> str:
@@ -560,18 +564,23 @@ def structure_from_features(
 ) -> Structure:
     """The structure from the features `structure_of` reads (`layout_key` as it builds it,
     `tables` a TableEvidence's fields): the compiled core's entry point (_ccore.pyx
-    structure_of_header), which walks the header in C."""
-    return _structure(layout_key, TableEvidence(*tables), subsampling, photoshop_quality,
-                      ducky_quality, app13)  # fmt: skip
+    structure_of_header), which walks the header in C and keeps each structure it gets, so
+    this skips `_structure`'s memo (hashing the nested key was all that memo did here)."""
+    return _structure.__wrapped__(layout_key, TableEvidence(*tables), subsampling,
+                                  photoshop_quality, ducky_quality, app13)  # fmt: skip
 
 
 def template_row(s: Structure, maker: str | None, soft: str | None, has_make: bool) -> tuple:
     """What the compiled core keeps per template: (encoder, detail parts, quality, confidence,
-    exact models or None, layout_hash), for a structure already as judged (`judged_tables`).
+    exact models or None, layout_hash, reads_maker), for a structure already as judged
+    (`judged_tables`).
     It fills the detail (`fill`), the confidence and each file's `header_signature`
-    (`signature_of`, from the real tables hash) itself."""
-    t = template_for(s, maker, soft, has_make)
-    return (t.encoder, t.detail, t.quality, t.confidence, t.exact_models, s.layout_hash)
+    (`signature_of`, from the real tables hash) itself. Not through `template_for`'s memo: the
+    compiled core calls this once per distinct key and keeps the answer, so that memo only
+    hashed the structure a second time (and its base's memo stays)."""
+    t = _template(s, maker, soft, has_make, database(), _base_default(s))
+    return (t.encoder, t.detail, t.quality, t.confidence, t.exact_models, s.layout_hash,
+            t.reads_maker)  # fmt: skip
 
 
 def identify(
