@@ -2,6 +2,9 @@
 (docs/performance.md, "Now": is the worker's memory bounded?). Prints RSS every 5 units.
 
     JPEGAUDIT_CORE=compiled python scripts/worker_memory_trace.py /work/bench-data/imagenet-like-200k
+
+Arrow's allocator can be swapped for a comparison: ARROW_DEFAULT_MEMORY_POOL=system (or
+jemalloc) before the same command.
 """
 
 import resource
@@ -26,11 +29,19 @@ def rss():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
 
 
+def anonymous_and_file() -> str:
+    """RssAnon / RssFile: the heap and the allocators' pages apart from mapped code and data."""
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    kib = {k: int(status[k].split()[0]) for k in ("RssAnon", "RssFile")}
+    return f"anon {kib['RssAnon'] / 1024:.1f} file {kib['RssFile'] / 1024:.1f}"
+
+
 for k, w in enumerate(works):
     audit_unit(w)
     if k % 5 == 0 or k == len(works) - 1:
         print(
             k,
-            f"rss {rss():.1f} MiB maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}",
+            f"rss {rss():.1f} MiB ({anonymous_and_file()}) maxrss "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}",
             flush=True,
         )
