@@ -15,7 +15,7 @@ from sourcedata import noise_jpeg
 from jpegaudit.api import read_store, scan
 from jpegaudit.cli import main
 from jpegaudit.scanner.result import ScanError
-from jpegaudit.sources.labels import LabelRule, class_folder
+from jpegaudit.sources.labels import MAX_LABEL_CHARS, LabelRule, class_folder
 
 JPEG = noise_jpeg((32, 24), 80, seed=1)
 
@@ -59,6 +59,19 @@ def write_tar(path, members: dict[str, bytes]) -> None:
 )
 def test_class_folder_is_the_first_folder_below_the_scanned_one(path, root, expected):
     assert class_folder(path, root) == expected
+
+
+def test_a_class_folder_label_is_cut_to_the_columns_limit(tmp_path):
+    """docs/store-schema.md: a label is at most MAX_LABEL_CHARS (200) characters, the class
+    folder's too, in a scan as in the rule itself (a folder name may be 255 bytes)."""
+    long_name = "n" * 250
+    assert class_folder(f"train/{long_name}/x.JPEG", "train") == "n" * MAX_LABEL_CHARS
+    assert class_folder(f"imgs/{long_name}/x.jpg", "lists/train.txt") == "n" * MAX_LABEL_CHARS
+    folder = tmp_path / "train" / long_name
+    folder.mkdir(parents=True)
+    (folder / "a.JPEG").write_bytes(noise_jpeg((8, 8), 80))
+    scan(tmp_path / "train", tmp_path / "store", jobs=1)
+    assert list(labels(tmp_path / "store").values()) == ["n" * MAX_LABEL_CHARS]
 
 
 def test_a_folder_scan_labels_rows_with_their_class_folder(tmp_path):

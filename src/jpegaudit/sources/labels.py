@@ -59,9 +59,10 @@ def class_folder(path: str, root: str) -> str | None:
         if path.startswith(prefix):
             rel = path[len(prefix) :]
         else:
-            return os.path.basename(os.path.dirname(path)) or None
+            # At most MAX_LABEL_CHARS, as every label (docs/store-schema.md).
+            return os.path.basename(os.path.dirname(path))[:MAX_LABEL_CHARS] or None
     first, slash, rest = rel.partition("/")
-    return first if slash and first and rest else None
+    return first[:MAX_LABEL_CHARS] if slash and first and rest else None
 
 
 @dataclass(frozen=True)
