@@ -20,6 +20,7 @@ from jpegaudit.api import read_store, scan
 from jpegaudit.scanner.options import ScanOptions
 from jpegaudit.scanner.result import ScanInterrupted
 from jpegaudit.scanner.units import FileBatch, Work, run_unit
+from jpegaudit.sources.compiled import compiled
 
 
 def jpeg_bytes() -> bytes:
@@ -71,6 +72,9 @@ def test_a_plan_of_one_unit_forks_one_worker(folder, tmp_path, pools, no_small_p
     assert pools == [1, 4]
 
 
+@pytest.mark.skipif(
+    compiled is None, reason="only a plan the compiled core reads all of runs in the main process"
+)
 def test_a_plan_of_few_files_runs_in_this_process(folder, tmp_path, pools, monkeypatch):
     result = scan(folder, tmp_path / "store", jobs=4, batch_size=7)  # 5 units, 30 files
     assert (result.scanned, result.units, pools) == (30, 5, [])
@@ -90,6 +94,9 @@ def test_a_plan_of_few_files_the_reference_core_reads_runs_in_one_worker(
     assert (result.scanned, result.units, pools) == (30, 5, [1])
 
 
+@pytest.mark.skipif(
+    compiled is None, reason="only a plan the compiled core reads all of runs in the main process"
+)
 def test_ctrl_c_in_a_plan_run_here_keeps_the_units_done(folder, tmp_path, monkeypatch):
     real, calls = process_pool.audit_unit, []
 
