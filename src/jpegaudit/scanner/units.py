@@ -37,7 +37,7 @@ from jpegaudit.audit import Origin, internal_error, internal_error_row
 from jpegaudit.scanner.options import DEFAULT_OPTIONS, ScanOptions
 from jpegaudit.scanner.walk import Entry
 from jpegaudit.sources.compiled import compiled
-from jpegaudit.sources.container import MEMBER_SEPARATOR, ContainerBytes, shard_row
+from jpegaudit.sources.container import ContainerBytes, shard_row
 from jpegaudit.sources.directory import LocalDirectory
 from jpegaudit.sources.labels import LabelRule
 from jpegaudit.sources.local import LocalShardFile, audit_local_batch, audit_local_file
@@ -383,28 +383,8 @@ def _with_labels(
     index = table.schema.get_field_index("label")
     if paths is None or len(paths) != table.num_rows:
         paths = table.column("path").to_pylist()
-    # One search of the joined paths, not one per path ("\0" is in no path, so no separator
-    # spans two of them).
-    if labels.source is None and MEMBER_SEPARATOR not in "\0".join(paths):
-        # The class folder of a path depends on its folder alone (for a path that ends in a
-        # name; tests/scanner/test_unit_labels.py): worked out once per folder of the batch.
-        by_folder: dict[str, str | None] = {}
-        values = []
-        for path in paths:
-            folder, _, name = path.rpartition("/")
-            if not name:
-                values.append(labels.path_label(path, root))
-                continue
-            label = by_folder.get(folder, _UNSEEN)
-            if label is _UNSEEN:
-                label = by_folder[folder] = labels.path_label(path, root)
-            values.append(label)
-    else:
-        values = [labels.path_label(p, root) for p in paths]
+    values = [labels.path_label(p, root) for p in paths]
     return table.set_column(index, "label", string_array(values))
-
-
-_UNSEEN = object()
 
 
 def done_part_name(unit: Unit) -> str:
