@@ -2,7 +2,7 @@
 no more workers than units; a plan of few files runs in the main process (in one worker when the
 reference core reads it); neither the main process of a scan nor a pool worker makes pyarrow
 import pandas; Ctrl-C in a plan run in the main process keeps the units done; units that
-replace nothing send no paths back."""
+replace nothing send no paths back; workers run without transparent huge pages."""
 
 from __future__ import annotations
 
@@ -239,3 +239,23 @@ def touch(folder) -> None:
     now = time.time_ns()
     for k, path in enumerate(sorted(folder.iterdir())):
         os.utime(path, ns=(now, now + k))
+
+
+def _huge_pages_of_this_process() -> str | None:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("THP_enabled:"):
+                return line.split()[1]
+    return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_pool_worker_runs_without_transparent_huge_pages():
+    if _huge_pages_of_this_process() != "1":
+        pytest.skip("this kernel does not report THP_enabled, or it is off here already")
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, initializer=process_pool._init_worker) as pool:
+        in_worker = pool.submit(_huge_pages_of_this_process).result()
+    assert in_worker == "0"
+    assert _huge_pages_of_this_process() == "1"  # the main process is the user's: left alone

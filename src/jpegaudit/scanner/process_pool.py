@@ -12,7 +12,7 @@ from jpegaudit.provenance.database import database
 from jpegaudit.quality import load_reference_tables
 from jpegaudit.scanner.distributor import Distributor, Record
 from jpegaudit.scanner.options import ScanOptions
-from jpegaudit.scanner.units import Work, audit_unit, end_with_parent
+from jpegaudit.scanner.units import Work, audit_unit, end_with_parent, without_huge_pages
 from jpegaudit.store.arrow import arrow_without_pandas, preload_conversion_modules
 
 
@@ -115,4 +115,5 @@ def _init_worker() -> None:
     # Workers finish their unit on Ctrl-C; the main process stops handing out new ones.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     end_with_parent()
+    without_huge_pages()
     arrow_without_pandas()  # a worker hands pyarrow lists, never pandas objects
