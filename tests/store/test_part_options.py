@@ -123,3 +123,37 @@ def test_the_table_text_is_counted_in_a_sliced_chunked_column():
     column = pa.concat_tables([one.slice(3), two.slice(0, 4)]).column("qtables")
     assert column.num_chunks == 2
     assert _text_bytes(column) == 7 * len(IJG_Q75) + 4 * len(table_text(3))
+
+
+def big_part(rows: int, header_signature: list[str | None]) -> pa.Table:
+    values = {
+        "path": pa.array([f"/d/s.tar::{i}.jpg" for i in range(rows)]),
+        "scanned_at": pa.array([0] * rows, pa.timestamp("us", tz="UTC")),
+        "header_signature": pa.array(header_signature, pa.string()),
+    }
+    columns = [values.get(f.name, pa.nulls(rows, f.type)) for f in ARROW_SCHEMA]
+    return pa.Table.from_arrays(columns, schema=ARROW_SCHEMA)
+
+
+def test_a_column_whose_dictionary_would_outgrow_the_limit_is_written_plain(tmp_path):
+    """A shard of 220,000 files with headers of their own: 220,000 distinct 16-digit
+    `header_signature`s (20 bytes each in a dictionary) pass the 4 MiB limit, where the writer
+    would drop the dictionary and go on in plain in the same column chunk (fastparquet reads
+    the rows after that as nulls). Written plain from the start instead, and read back whole."""
+    rows = 220_000
+    signatures = [f"{i * 2654435761 % 2**64:016x}" for i in range(rows)]
+    table = big_part(rows, signatures)
+    assert "header_signature" not in part_write_options(table)["use_dictionary"]
+    got = written(tmp_path, table)
+    assert got["header_signature"] == ("UNCOMPRESSED", False)
+    assert got["scanned_at"][1] and got["split"][1]  # the others keep their dictionaries
+    back = read_part(tmp_path / "part.parquet", ["header_signature"])
+    assert back.column("header_signature").to_pylist() == signatures
+
+
+def test_a_long_column_of_few_values_keeps_its_dictionary():
+    """Past the bound (the column's buffers), the dictionary itself is what counts: 220,000
+    rows of two signatures stay dictionary-encoded."""
+    rows = 220_000
+    table = big_part(rows, ["0123456789abcdef", None] * (rows // 2))
+    assert part_write_options(table) is PART_WRITE_OPTIONS

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jpegaudit.schema import COLUMNS
@@ -88,16 +89,49 @@ def part_write_options(table: pa.Table) -> dict:
     (ImageNet's few IJG tables), and the column's text within the dictionary limit, so that
     the dictionary can never be dropped half-way. Where every file has its own tables a
     dictionary costs its hashing for nothing (0.07 us a row more on no-repeat; 10 us a part
-    for the sample)."""
+    for the sample). Any other column whose dictionary would outgrow the limit (a shard of
+    some 210,000 files with headers of their own, each `header_signature` distinct) is
+    written plain too (_outgrown)."""
     rows = table.num_rows
+    outgrown = _outgrown(table)
     if rows == 0 or _text_bytes(table.column("qtables")) + 4 * rows > _DICTIONARY_PAGE_LIMIT:
-        return PART_WRITE_OPTIONS
+        return _without(PART_WRITE_OPTIONS, outgrown)
     rows_taken = np.arange(0, rows, max(1, rows // _SAMPLE_ROWS), dtype=np.int64)
     indices = pa.Array.from_buffers(pa.int64(), len(rows_taken), [None, pa.py_buffer(rows_taken)])
     sample = [v for v in table.column("qtables_hash").take(indices).to_pylist() if v is not None]
     if sample and 4 * len(set(sample)) <= len(sample):
-        return PART_WRITE_OPTIONS_REPEATING_TABLES
-    return PART_WRITE_OPTIONS
+        return _without(PART_WRITE_OPTIONS_REPEATING_TABLES, outgrown)
+    return _without(PART_WRITE_OPTIONS, outgrown)
+
+
+def _outgrown(table: pa.Table) -> frozenset[str]:
+    """The dictionary columns whose dictionary would reach the limit in this part. The writer
+    would drop it there and go on in plain in the same column chunk, which fastparquet reads
+    back as nulls from there on. A column's buffers bound its dictionary (each distinct value's
+    bytes and 4 for its length): only a part of some 100,000 rows, or one of long EXIF texts,
+    is looked at further (40 us a part of 4,096 rows for the bounds)."""
+    outgrown = []
+    for name in _DICTIONARY:
+        column = table.column(name)
+        if column.nbytes < _DICTIONARY_PAGE_LIMIT:
+            continue
+        distinct = pc.drop_null(pc.unique(column))
+        if pa.types.is_string(column.type):
+            size = (pc.sum(pc.binary_length(distinct)).as_py() or 0) + 4 * len(distinct)
+        else:  # scanned_at: one value a part
+            size = column.type.bit_width // 8 * len(distinct)
+        if size >= _DICTIONARY_PAGE_LIMIT:
+            outgrown.append(name)
+    return frozenset(outgrown)
+
+
+def _without(options: dict, outgrown: frozenset[str]) -> dict:
+    if not outgrown:
+        return options
+    return {
+        **options,
+        "use_dictionary": [n for n in options["use_dictionary"] if n not in outgrown],
+    }
 
 
 def _text_bytes(column: pa.ChunkedArray) -> int:
