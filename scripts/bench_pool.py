@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+import bench_sets  # scripts/bench_sets.py, beside this file
+
 _TIMED: dict = {}  # set before the pool forks: the real audit_unit, the pipe's write end
 
 
@@ -109,6 +111,8 @@ def main() -> None:
         src, _, jobs = tree.partition(":")
         contenders.append((name, os.path.abspath(src), int(jobs or args.jobs)))
     runs: dict[str, list[dict]] = {name: [] for name, _, _ in contenders}
+    read = bench_sets.read_everything_once(args.dataset)  # untimed: every run reads it cached
+    print(f"warm-up: read {read / 2**30:.2f} GiB (untimed)", flush=True)
     work = tempfile.mkdtemp(prefix="bench-pool-")
     try:
         for _ in range(args.repeat):

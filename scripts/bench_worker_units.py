@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 
+import bench_sets  # scripts/bench_sets.py, beside this file
+
 CHILD = r"""
 import importlib, json, os, resource, shutil, sys, time
 identify = importlib.import_module("jpegaudit.provenance.identify")
@@ -130,6 +132,8 @@ def main() -> None:
     args = parser.parse_args()
     contenders = [c.split("=", 1) for c in args.contenders]
     results: dict[str, list[dict]] = {name: [] for name, _ in contenders}
+    read = bench_sets.read_everything_once(args.dataset)  # untimed: every run reads it cached
+    print(f"warm-up: read {read / 2**30:.2f} GiB (untimed)", flush=True)
     with tempfile.TemporaryDirectory() as work:
         for _ in range(args.repeat):
             for name, src in contenders:
