@@ -495,17 +495,6 @@ def _judge(
                    None, t.candidates, reasons, t.pipelines)  # fmt: skip
 
 
-def template_for(s: Structure, maker: str | None, soft: str | None, has_make: bool) -> Template:
-    """The compiled core's entry (per distinct structure, maker and software families, and
-    Make present or not): the template its rows are filled from."""
-    return _template_default(s, maker, soft, has_make)
-
-
-@lru_cache(maxsize=8192)
-def _template_default(s: Structure, maker, soft, has_make: bool) -> Template:
-    return _template(s, maker, soft, has_make, database(), _base_default(s))
-
-
 def _template(
     s: Structure, maker: str | None, soft: str | None, has_make: bool,
     db: SignatureDatabase, b: _Base,
@@ -575,9 +564,8 @@ def template_row(s: Structure, maker: str | None, soft: str | None, has_make: bo
     exact models or None, layout_hash, reads_maker), for a structure already as judged
     (`judged_tables`).
     It fills the detail (`fill`), the confidence and each file's `header_signature`
-    (`signature_of`, from the real tables hash) itself. Not through `template_for`'s memo: the
-    compiled core calls this once per distinct key and keeps the answer, so that memo only
-    hashed the structure a second time (and its base's memo stays)."""
+    (`signature_of`, from the real tables hash) itself. Not memoised here: the compiled core
+    calls this once per distinct key and keeps the answer (the structure's base is memoised)."""
     t = _template(s, maker, soft, has_make, database(), _base_default(s))
     return (t.encoder, t.detail, t.quality, t.confidence, t.exact_models, s.layout_hash,
             t.reads_maker)  # fmt: skip
