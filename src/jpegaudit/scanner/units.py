@@ -443,13 +443,8 @@ def end_with_parent() -> None:
     the store's lock (an flock is shared across fork) and wait on a task queue whose parent end
     they also hold, so after a SIGKILL of the scan's main process alone (the OOM killer picks
     one process) they would live on forever, and every later scan would be refused."""
-    if not sys.platform.startswith("linux"):
-        return
     parent = multiprocessing.parent_process()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
+    if not _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL):
         return
     if parent is not None and os.getppid() != parent.pid:
         os._exit(1)  # the parent died before prctl took effect: nobody will send the signal
@@ -465,16 +460,22 @@ def without_huge_pages() -> None:
     touches: 10-40 ms of CPU in one worker out of five scans, against 12 ms for the whole write
     otherwise (docs/performance.md, "Huge pages in the workers"). With 4 KiB pages the same
     memory costs about 1,400 more page faults a worker (2 ms), every time."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
+    _prctl(_PR_SET_THP_DISABLE, 1)
 
 
 _PR_SET_THP_DISABLE = 41  # linux/prctl.h, since Linux 3.15 (an older kernel says EINVAL)
+
+
+def _prctl(option: int, value: int) -> bool:
+    """prctl(option, value) in this process (Linux); False where there is none to call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def _audit_local_entry(entry: Entry, origin: Origin, options: ScanOptions) -> dict:
