@@ -222,15 +222,6 @@ def walked_chunks(roots: list[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield chunk
 
 
-def read_whole_chunk(paths: list[str]) -> int:
-    total = 0
-    for path in paths:
-        with open(path, "rb", buffering=0) as f:
-            while chunk := f.read(1 << 20):
-                total += len(chunk)
-    return total
-
-
 # --- the rescan floor ------------------------------------------------------------------------
 
 
@@ -784,7 +775,7 @@ def bench_set(name: str, roots: list[str], args) -> dict:
     if loops > 1:
         print(f"every timed run makes {loops} complete passes over these {n} files")
     t0 = time.perf_counter()
-    total = sum(pool_map(read_whole_chunk, chunked(paths), args.jobs))
+    total = sum(pool_map(bench_sets.read_whole, chunked(paths), args.jobs))
     print(
         f"warm-up: read all {total / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f} s (untimed)"
     )
@@ -1205,7 +1196,7 @@ def run_profile(args) -> dict:
             break
         os.symlink(d, os.path.join(subset, os.path.basename(d)))
         n += count_files(d)
-    read_whole_chunk(list_files(subset))  # warm the cache for exactly these files
+    bench_sets.read_whole(list_files(subset))  # warm the cache for exactly these files
 
     start = time.perf_counter()
     pa.array([0])
@@ -1282,7 +1273,7 @@ def run_stages(args) -> dict:
         n += count_files(d)
     paths = list_files(subset)
     n = len(paths)
-    read_whole_chunk(paths)
+    bench_sets.read_whole(paths)
 
     def per_file(fn, setup=None) -> float:
         best = float("inf")

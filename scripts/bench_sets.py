@@ -53,20 +53,24 @@ HEAD_READ = 1 << 14  # first read when measuring headers; grown up to HEAD_READ_
 HEAD_READ_MAX = 1 << 22
 
 
+def read_whole(paths: list[str]) -> int:
+    """Read `paths` in full (the page cache then holds them); the bytes read."""
+    total = 0
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while chunk := f.read(1 << 20):
+                total += len(chunk)
+    return total
+
+
 def read_everything_once(root: str) -> int:
     """Read every file under `root` in full, untimed, so that timed runs read from the page
     cache (a set can have been pushed out by a larger one: the first run of an A/B batch was
     then 1.5-6x slower than the rest). Returns the bytes read."""
-    total = 0
-    for folder, _, names in os.walk(root):
-        for name in names:
-            try:
-                with open(os.path.join(folder, name), "rb", buffering=0) as f:
-                    while chunk := f.read(1 << 20):
-                        total += len(chunk)
-            except OSError:
-                pass
-    return total
+    return sum(
+        read_whole([os.path.join(folder, name) for name in names])
+        for folder, _, names in os.walk(root)
+    )
 
 
 def header_end(data: bytes) -> int | None:
