@@ -67,7 +67,7 @@ def test_repeating_tables_are_written_as_dictionaries(tmp_path):
 
 def test_tables_of_their_own_are_written_plain(tmp_path):
     got = written(tmp_path, part([table_text(i) for i in range(600)]))
-    assert got["qtables"] == ("SNAPPY", False)
+    assert got["qtables"] == ("ZSTD", False)
     assert got["qtables_hash"] == ("UNCOMPRESSED", False)
 
 
