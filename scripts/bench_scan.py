@@ -33,6 +33,11 @@ One invocation times, per set, with the same process-pool size and on a warm pag
                paths to the pool as it goes, while the workers read. The listing is I/O that
                jpegaudit (and anyone's script) cannot skip and io-floor does not count; as the
                rescan-floor counts its walk. No target of its own (issue #11 names io-floor).
+  io-floor-c   io-floor's reads of the same list, made by a C loop (compiled here with `cc` at the
+               first run and loaded through ctypes; skipped where there is no compiler): what
+               the kernel's share of those reads costs, without Python's calls around them. No
+               target: it says how much of 1.5x io-floor is left for everything jpegaudit does
+               besides the reads (printed as "what the target leaves").
   jpegaudit    `jpegaudit.scan(roots, fresh_store, jobs=jobs)`: its own walk, the audit, and one
                Parquet part written per batch of 1000 files; a fresh store each repeat.
   rescan       the same call again on the store just written (every file unchanged).
@@ -107,12 +112,15 @@ SET_LABELS = {
 }
 GENERATED = ("imagenet-like", "no-repeat", "pool-copy")  # what make_imagenet_like.py --kind makes
 FLOOR_TARGET_SETS = ("imagenet-like", "no-repeat")  # where jpegaudit <= 1.5x io-floor is a target
-TOOLS = ("io-floor", "io-floor-walk", "pillow", "jpegaudit", "rescan", "rescan-floor")
+TOOLS = (
+    "io-floor", "io-floor-walk", "io-floor-c", "pillow", "jpegaudit", "rescan", "rescan-floor"
+)  # fmt: skip
 # (ratio, target, sets it applies to: None = every set)
 TARGETS = (
     ("jpegaudit/pillow", 0.5, None),
     ("jpegaudit/io-floor", 1.5, FLOOR_TARGET_SETS),
     ("jpegaudit/io-floor-walk", 1.5, ()),  # informational: no set has this target
+    ("jpegaudit/io-floor-c", 1.5, ()),  # informational: no set has this target
     ("rescan/rescan-floor", 1.5, None),
 )
 INDEX_KIB_TARGET = round(0.47 / 3, 3)  # a third of 0.47 KiB/file, the rescan index on 0414773
@@ -200,6 +208,87 @@ def io_floor_chunk(paths: list[str]) -> tuple[int, int]:
                 read += len(os.pread(fd, TAIL_BYTES, size - TAIL_BYTES))
         finally:
             os.close(fd)
+    return len(paths), read
+
+
+# io-floor's reads in C. `paths`: n NUL-terminated paths back to back. Returns the bytes read,
+# or -1 - k where path k cannot be opened or stat'ed (io-floor raises there too).
+C_FLOOR_SOURCE = r"""
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <string.h>
+
+long long floor_reads(const char *paths, int n, int head, int tail) {
+    static char buf[1 << 16];
+    long long total = 0;
+    const char *path = paths;
+    if (head + tail > (int)sizeof buf) return -1 - n;
+    for (int k = 0; k < n; k++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0) return -1 - k;
+        if (fstat(fd, &st) != 0) { close(fd); return -1 - k; }
+        ssize_t got = pread(fd, buf, head, 0);
+        if (got > 0) total += got;
+        if (st.st_size > head) {
+            got = pread(fd, buf + head, tail, st.st_size - tail);
+            if (got > 0) total += got;
+        }
+        close(fd);
+        path += strlen(path) + 1;
+    }
+    return total;
+}
+"""
+C_FLOOR_LIBRARY = "JPEGAUDIT_BENCH_C_FLOOR"  # where the parent put the compiled library
+
+
+def build_c_floor(workdir: str | None) -> str | None:
+    """Compile C_FLOOR_SOURCE into a shared library (once per source text, kept in the temp
+    folder); its path, or None (and why, printed) where it cannot be built."""
+    import hashlib
+
+    tag = hashlib.sha1(C_FLOOR_SOURCE.encode()).hexdigest()[:12]
+    folder = Path(workdir or tempfile.gettempdir())
+    library = folder / f"jpegaudit-bench-c-floor-{tag}.so"
+    if library.exists():
+        return str(library)
+    source = folder / f"jpegaudit-bench-c-floor-{tag}.c"
+    source.write_text(C_FLOOR_SOURCE)
+    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if compiler is None:
+        print("io-floor-c: no C compiler (cc, gcc): skipped")
+        return None
+    built = subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        print(f"io-floor-c: {compiler} failed, skipped:\n{built.stderr}")
+        return None
+    return str(library)
+
+
+_c_floor = None
+
+
+def c_floor_chunk(paths: list[str]) -> tuple[int, int]:
+    """(files, bytes read): io_floor_chunk's reads, made by the C loop in one call per chunk
+    (the paths encoded and joined here, in Python: about 0.1 us a file)."""
+    global _c_floor
+    if _c_floor is None:
+        import ctypes
+
+        _c_floor = ctypes.CDLL(os.environ[C_FLOOR_LIBRARY]).floor_reads
+        _c_floor.restype = ctypes.c_longlong
+        _c_floor.argtypes = (ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int)
+    joined = b"\0".join(map(os.fsencode, paths)) + b"\0"
+    read = _c_floor(joined, len(paths), HEAD_BYTES, TAIL_BYTES)
+    if read < 0:
+        raise OSError(f"io-floor-c cannot read {paths[-1 - read]}")
     return len(paths), read
 
 
@@ -363,7 +452,7 @@ def run_child(
         except ImportError:
             pass
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    paths = list_files(roots) if tool in ("pillow", "io-floor") else []
+    paths = list_files(roots) if tool in ("pillow", "io-floor", "io-floor-c") else []
     chunks = chunked(paths)
     counts: list[int] = []
     if drop_level is not None:
@@ -380,6 +469,8 @@ def run_child(
                 counts.append(sum(len(p) for p in pool_map(pillow_scan_chunk, chunks, jobs)))
             elif tool == "io-floor":
                 counts.append(sum(n for n, _ in pool_map(io_floor_chunk, chunks, jobs)))
+            elif tool == "io-floor-c":
+                counts.append(sum(n for n, _ in pool_map(c_floor_chunk, chunks, jobs)))
             elif tool == "io-floor-walk":
                 walked = walked_chunks(roots)
                 counts.append(sum(n for n, _ in pool_map(io_floor_chunk, walked, jobs)))
@@ -754,6 +845,20 @@ def ratios(name: str, figs: dict) -> list[dict]:
     return out
 
 
+def floor_budget(figs: dict) -> dict | None:
+    """CPU us a file that jpegaudit <= 1.5x io-floor leaves for everything but the reads
+    themselves (the target's figure less io-floor-c's), against what jpegaudit spends on it."""
+    if "io-floor-c" not in figs:
+        return None
+    c_floor = figs["io-floor-c"]["cpu_us_per_file"]
+    target = next(t for r, t, _ in TARGETS if r == "jpegaudit/io-floor")
+    return {
+        "reads_in_c_us": c_floor,
+        "left_by_target_us": round(target * figs["io-floor"]["cpu_us_per_file"] - c_floor, 2),
+        "spent_by_jpegaudit_us": round(figs["jpegaudit"]["cpu_us_per_file"] - c_floor, 2),
+    }
+
+
 def verdict(r: dict) -> str:
     if r["target"] is None:
         return "no target"
@@ -780,8 +885,9 @@ def bench_set(name: str, roots: list[str], args) -> dict:
         f"warm-up: read all {total / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f} s (untimed)"
     )
 
-    times: dict[str, list[float]] = {tool: [] for tool in TOOLS}
-    cpu: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+    tools = [t for t in TOOLS if t != "io-floor-c" or os.environ.get(C_FLOOR_LIBRARY)]
+    times: dict[str, list[float]] = {tool: [] for tool in tools}
+    cpu: dict[str, list[float]] = {tool: [] for tool in tools}
     extra: dict[str, object] = {}
     kept_store = None
     loads: list[float] = []
@@ -794,8 +900,11 @@ def bench_set(name: str, roots: list[str], args) -> dict:
         if "pandas_in_main_after" in run:
             extra[f"{tool}_pandas_in_main_after"] = run["pandas_in_main_after"]
 
+    peers = ["io-floor", "io-floor-walk", "pillow"]
+    if os.environ.get(C_FLOOR_LIBRARY):
+        peers.insert(2, "io-floor-c")
     for rep in range(1, args.repeat + 1):
-        for tool in ("io-floor", "io-floor-walk", "pillow"):
+        for tool in peers:
             record(tool, in_child(tool, roots, args.jobs, loops=loops))
         store = new_store_dir(args.workdir)
         try:
@@ -842,6 +951,7 @@ def bench_set(name: str, roots: list[str], args) -> dict:
         "headers": headers,
         "contenders": figs,
         "ratios": ratios(name, figs),
+        "floor_budget": floor_budget(figs),
         "loadavg_1min_after_each_repeat": loads,
         "agreement": checks,
         "memory": memory,
@@ -895,6 +1005,13 @@ def print_set(r: dict) -> None:
             f"{x['ratio']:20s} CPU {x['cpu']:.3f}, wall median {x['wall_median']:.3f}, wall min "
             f"{x['wall_min']:.3f}  ({verdict(x)})"
         )
+    budget = r.get("floor_budget")
+    if budget:
+        print(
+            f"what the target leaves: the reads cost {budget['reads_in_c_us']:.2f} CPU us a file "
+            f"from C; 1.5x io-floor leaves {budget['left_by_target_us']:.2f} for everything "
+            f"else, jpegaudit spends {budget['spent_by_jpegaudit_us']:.2f}"
+        )
     if r["agreement"]:
         print("agreement:", ", ".join(f"{k}={v}" for k, v in r["agreement"].items()))
 
@@ -905,8 +1022,13 @@ def print_summary(results: list[dict]) -> None:
     rows = []
     for r in results:
         c = r["contenders"]
-        row = [r["set"], r["files"]] + [c[t]["cpu_us_per_file"] for t in TOOLS]
-        for x in r["ratios"]:
+        row = [r["set"], r["files"]] + [c.get(t, {}).get("cpu_us_per_file") for t in TOOLS]
+        by_name = {x["ratio"]: x for x in r["ratios"]}
+        for name, _, _ in TARGETS:
+            x = by_name.get(name)
+            if x is None:  # a contender that did not run (io-floor-c without a compiler)
+                row.append(None)
+                continue
             mark = "" if x["met"] is None else (" ok" if x["met"] else " NO")
             row.append(f"{x['cpu']:.2f} / {x['wall_median']:.2f}{mark}")
         rows.append(row)
@@ -985,6 +1107,9 @@ def run_benchmark(args) -> dict:
     sets = resolve_sets(args)
     if not sets:
         raise SystemExit("no data set to time (give DATASET, or --sets with --data-root)")
+    library = build_c_floor(args.workdir)
+    if library is not None:
+        os.environ[C_FLOOR_LIBRARY] = library  # the children inherit it
     results = [bench_set(name, roots, args) for name, roots in sets]
     load_after = [round(x, 2) for x in os.getloadavg()]
     print_summary(results)
