@@ -16,6 +16,8 @@ the workers (CPU ms, process_time of the worker around each call):
   judged     calls into the Python core's verdict code from the compiled core
              (provenance.identify.structure_from_features and template_row) and their CPU
   faults     minor page faults inside the units
+  first_faults  of which in the first unit of each worker (summed over the workers)
+  steady_faults the median unit's after each worker's first, per 4,096 files
 
 Figures are the median [min-max] over the repeats. It patches `process_pool.audit_unit`,
 `units.audit_local_batch`, `units.write_part_atomically` and the two identify functions before
@@ -108,7 +110,8 @@ def one_scan(src: str, dataset: str, jobs: int, work: str) -> dict:
     for r in rows:
         by_worker.setdefault(r[0], []).append(r)
     firsts = [w[0] for w in by_worker.values()]
-    steady = [r[2] / r[1] * 4096 for w in by_worker.values() for r in w[1:] if r[1] >= 1024]
+    later = [r for w in by_worker.values() for r in w[1:] if r[1] >= 1024]
+    steady = [r[2] / r[1] * 4096 for r in later]
     return {
         "units": 1e3 * sum(r[2] for r in rows),
         "audit": 1e3 * sum(r[3] for r in rows),
@@ -118,6 +121,8 @@ def one_scan(src: str, dataset: str, jobs: int, work: str) -> dict:
         "judged_calls": sum(r[5] for r in rows),
         "judged": 1e3 * sum(r[6] for r in rows),
         "faults": sum(r[7] for r in rows),
+        "first_faults": sum(r[7] for r in firsts),
+        "steady_faults": statistics.median(r[7] / r[1] * 4096 for r in later) if later else 0,
         "files": sum(r[1] for r in rows),
     }
 
@@ -140,7 +145,18 @@ def main() -> None:
                 results[name].append(one_scan(os.path.abspath(src), args.dataset, args.jobs, work))
     print(f"{args.dataset}: {args.repeat} scans each, jobs={args.jobs}; CPU ms a scan, "
           "median [min-max]")  # fmt: skip
-    keys = ("units", "audit", "write", "first", "steady", "judged", "judged_calls", "faults")
+    keys = (
+        "units",
+        "audit",
+        "write",
+        "first",
+        "steady",
+        "judged",
+        "judged_calls",
+        "faults",
+        "first_faults",
+        "steady_faults",
+    )
     for name, runs in results.items():
         cells = []
         for key in keys:
