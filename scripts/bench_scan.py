@@ -33,8 +33,9 @@ One invocation times, per set, with the same process-pool size and on a warm pag
                paths to the pool as it goes, while the workers read. The listing is I/O that
                jpegaudit (and anyone's script) cannot skip and io-floor does not count; as the
                rescan-floor counts its walk. No target of its own (issue #11 names io-floor).
-  io-floor-c   io-floor's reads of the same list, made by a C loop (compiled here with `cc` at the
-               first run and loaded through ctypes; skipped where there is no compiler): what
+  io-floor-c   io-floor's reads of the same list, made by the C loop of scripts/syscall_floor.c
+               (built here with `cc` at the first run, loaded through ctypes, one call per
+               chunk; skipped where there is no compiler): what
                the kernel's share of those reads costs, without Python's calls around them. No
                target: it says how much of 1.5x io-floor is left for everything jpegaudit does
                besides the reads (printed as "what the target leaves").
@@ -211,61 +212,36 @@ def io_floor_chunk(paths: list[str]) -> tuple[int, int]:
     return len(paths), read
 
 
-# io-floor's reads in C. `paths`: n NUL-terminated paths back to back. Returns the bytes read,
-# or -1 - k where path k cannot be opened or stat'ed (io-floor raises there too).
-C_FLOOR_SOURCE = r"""
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <string.h>
-
-long long floor_reads(const char *paths, int n, int head, int tail) {
-    static char buf[1 << 16];
-    long long total = 0;
-    const char *path = paths;
-    if (head + tail > (int)sizeof buf) return -1 - n;
-    for (int k = 0; k < n; k++) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0) return -1 - k;
-        if (fstat(fd, &st) != 0) { close(fd); return -1 - k; }
-        ssize_t got = pread(fd, buf, head, 0);
-        if (got > 0) total += got;
-        if (st.st_size > head) {
-            got = pread(fd, buf + head, tail, st.st_size - tail);
-            if (got > 0) total += got;
-        }
-        close(fd);
-        path += strlen(path) + 1;
-    }
-    return total;
-}
-"""
+# io-floor's reads in C: scripts/syscall_floor.c's floor_reads(), built as a library.
+C_FLOOR_SOURCE = Path(__file__).with_name("syscall_floor.c")
+C_FLOOR_READS = (4096, 64)  # the head and tail that syscall_floor.c reads
 C_FLOOR_LIBRARY = "JPEGAUDIT_BENCH_C_FLOOR"  # where the parent put the compiled library
 
 
 def build_c_floor(workdir: str | None) -> str | None:
-    """Compile C_FLOOR_SOURCE into a shared library (once per source text, kept in the temp
-    folder); its path, or None (and why, printed) where it cannot be built."""
+    """scripts/syscall_floor.c built as a shared library (once per source text, kept in the
+    temporary folder); its path, or None (and why, printed) where it cannot be built or reads
+    other sizes than jpegaudit's."""
     import hashlib
 
-    tag = hashlib.sha1(C_FLOOR_SOURCE.encode()).hexdigest()[:12]
-    folder = Path(workdir or tempfile.gettempdir())
-    library = folder / f"jpegaudit-bench-c-floor-{tag}.so"
+    if (HEAD_BYTES, TAIL_BYTES) != C_FLOOR_READS:
+        print(f"io-floor-c: {C_FLOOR_SOURCE.name} reads {C_FLOOR_READS}, jpegaudit "
+              f"{(HEAD_BYTES, TAIL_BYTES)}: skipped")  # fmt: skip
+        return None
+    text = C_FLOOR_SOURCE.read_text()
+    tag = hashlib.sha1(text.encode()).hexdigest()[:12]
+    library = Path(workdir or tempfile.gettempdir()) / f"jpegaudit-bench-c-floor-{tag}.so"
     if library.exists():
         return str(library)
-    source = folder / f"jpegaudit-bench-c-floor-{tag}.c"
-    source.write_text(C_FLOOR_SOURCE)
     compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if compiler is None:
         print("io-floor-c: no C compiler (cc, gcc): skipped")
         return None
     built = subprocess.run(
-        [compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(source)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        [compiler, "-O2", "-shared", "-fPIC", "-DSYSCALL_FLOOR_LIBRARY", "-o", str(library),
+         str(C_FLOOR_SOURCE)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     if built.returncode != 0:
         print(f"io-floor-c: {compiler} failed, skipped:\n{built.stderr}")
         return None
@@ -284,9 +260,9 @@ def c_floor_chunk(paths: list[str]) -> tuple[int, int]:
 
         _c_floor = ctypes.CDLL(os.environ[C_FLOOR_LIBRARY]).floor_reads
         _c_floor.restype = ctypes.c_longlong
-        _c_floor.argtypes = (ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int)
+        _c_floor.argtypes = (ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p)
     joined = b"\0".join(map(os.fsencode, paths)) + b"\0"
-    read = _c_floor(joined, len(paths), HEAD_BYTES, TAIL_BYTES)
+    read = _c_floor(joined, len(paths), None)  # None: stop at a file it cannot open
     if read < 0:
         raise OSError(f"io-floor-c cannot read {paths[-1 - read]}")
     return len(paths), read

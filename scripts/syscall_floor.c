@@ -8,6 +8,9 @@
  *   find /work/bench-data/imagenet-like-50k -type f | sort > /tmp/files.txt
  *   cat $(cat /tmp/files.txt) > /dev/null   # warm the page cache
  *   /tmp/syscall_floor /tmp/files.txt
+ *
+ * Built with -DSYSCALL_FLOOR_LIBRARY -shared -fPIC it is the library behind bench_scan.py's
+ * io-floor-c contender and bench_core_batch.py's reads-in-c: floor_reads() alone, no main().
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -18,8 +21,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char head[4096], tail[64];  /* ReadLimits.head_bytes */
+enum { HEAD_BYTES = 4096, TAIL_BYTES = 64 }; /* ReadLimits.head_bytes, tail_bytes */
 
+/* The reads of `n` files whose paths lie back to back in `paths`, each ending in NUL. Returns
+ * the bytes read, or -1 - k where path k cannot be opened or stat'ed (`failed` NULL), or goes
+ * on and counts it in *failed. */
+long long floor_reads(const char *paths, int n, long long *failed) {
+    static char head[HEAD_BYTES], tail[TAIL_BYTES];
+    long long total = 0;
+    const char *path = paths;
+    for (int k = 0; k < n; k++, path += strlen(path) + 1) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            if (fd >= 0)
+                close(fd);
+            if (failed == NULL)
+                return -1 - k;
+            ++*failed;
+            continue;
+        }
+        ssize_t got = pread(fd, head, sizeof head, 0);
+        total += got > 0 ? got : 0;
+        if (st.st_size > (off_t)sizeof head) {
+            got = pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail);
+            total += got > 0 ? got : 0;
+        }
+        close(fd);
+    }
+    return total;
+}
+
+#ifndef SYSCALL_FLOOR_LIBRARY
 static double seconds(struct timeval t) { return t.tv_sec + 1e-6 * t.tv_usec; }
 
 int main(int argc, char **argv) {
@@ -32,37 +65,29 @@ int main(int argc, char **argv) {
         perror(argv[1]);
         return 2;
     }
-    size_t n = 0, capacity = 1024;
-    char **paths = malloc(capacity * sizeof *paths);
+    /* The paths back to back, each ending in NUL, as floor_reads takes them. */
+    size_t n = 0, used = 0, capacity = 1 << 20;
+    char *paths = malloc(capacity);
     char line[4096];
     while (fgets(line, sizeof line, list)) {
-        line[strcspn(line, "\n")] = 0;
-        if (n == capacity)
-            paths = realloc(paths, (capacity *= 2) * sizeof *paths);
-        paths[n++] = strdup(line);
+        size_t len = strcspn(line, "\n");
+        if (used + len + 1 > capacity)
+            paths = realloc(paths, capacity *= 2);
+        memcpy(paths + used, line, len);
+        paths[used + len] = 0;
+        used += len + 1;
+        n++;
     }
     struct rusage before, after;
+    long long failed = 0;
     getrusage(RUSAGE_SELF, &before);
-    long total = 0, failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0) {
-            failed++;
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        total += pread(fd, head, sizeof head, 0);
-        if (st.st_size > (off_t)sizeof head)
-            total += pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail);
-        close(fd);
-    }
+    long long total = floor_reads(paths, (int)n, &failed);
     getrusage(RUSAGE_SELF, &after);
     double user = seconds(after.ru_utime) - seconds(before.ru_utime);
     double sys = seconds(after.ru_stime) - seconds(before.ru_stime);
-    printf("%zu files (%ld failed), %ld bytes read: user %.2f us/file, system %.2f us/file, "
+    printf("%zu files (%lld failed), %lld bytes read: user %.2f us/file, system %.2f us/file, "
            "total %.2f us/file\n", n, failed, total, 1e6 * user / n, 1e6 * sys / n,
            1e6 * (user + sys) / n);
     return 0;
 }
+#endif
