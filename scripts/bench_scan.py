@@ -55,8 +55,9 @@ needs, then times only the work; repeats interleave the contenders. CPU time is 
 of the process and of its reaped workers (getrusage): trust it over wall time on a shared
 machine. An untimed cross-check per set compares the last jpegaudit store with the Pillow rows.
 
-`--cold` then, after all warm timings, times io-floor, pillow, jpegaudit, rescan-floor and
-rescan `--cold-repeat` (2) more times per set, each child writing LEVEL to
+`--cold` then, after all warm timings, times io-floor, pillow, jpegaudit, jpegaudit-no-tail
+(the same scan with `ReadLimits(read_tail=False)`, `--no-tail`: no read of each file's end),
+rescan-floor and rescan `--cold-repeat` (2) more times per set, each child writing LEVEL to
 /proc/sys/vm/drop_caches (`--drop-level`, default 3: page cache, dentries and inodes) just
 before its timing, where the machine permits it (else it says so and skips), and measures
 what the disk allows:
@@ -88,6 +89,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import bench_sets  # scripts/bench_sets.py, beside this file
@@ -122,6 +124,7 @@ TARGETS = (
     ("jpegaudit/io-floor", 1.5, FLOOR_TARGET_SETS),
     ("jpegaudit/io-floor-walk", 1.5, ()),  # informational: no set has this target
     ("jpegaudit/io-floor-c", 1.5, ()),  # informational: no set has this target
+    ("jpegaudit-no-tail/pillow", 0.5, ()),  # informational, cold only (run_cold)
     ("rescan/rescan-floor", 1.5, None),
 )
 INDEX_KIB_TARGET = round(0.47 / 3, 3)  # a third of 0.47 KiB/file, the rescan index on 0414773
@@ -452,6 +455,11 @@ def run_child(
                 counts.append(sum(n for n, _ in pool_map(io_floor_chunk, walked, jobs)))
             elif tool == "rescan-floor":
                 counts.append(rescan_floor(roots))
+            elif tool == "jpegaudit-no-tail":  # cold only: what the tail's read costs there
+                limits = replace(DEFAULT_LIMITS, read_tail=False)
+                result = jpegaudit_scan(roots, loop_store(store, loop, loops), jobs=jobs,
+                                        limits=limits)  # fmt: skip
+                counts.append(result.scanned + result.unchanged)
             elif tool in ("jpegaudit", "rescan"):
                 result = jpegaudit_scan(roots, loop_store(store, loop, loops), jobs=jobs)
                 counts.append(result.scanned + result.unchanged)
@@ -1022,7 +1030,7 @@ def run_cold(results: list[dict], sets: list[tuple[str, list[str]]], args) -> di
         print(f"\ncold cache: {problem}; skipped")
         return {"permitted": False, "reason": problem}
     print(f"\ncold cache: echo {args.drop_level} > {DROP_CACHES} before each run", flush=True)
-    tools = ("io-floor", "pillow", "jpegaudit", "rescan-floor", "rescan")
+    tools = ("io-floor", "pillow", "jpegaudit", "jpegaudit-no-tail", "rescan-floor", "rescan")
     out: dict = {"permitted": True, "drop_level": args.drop_level, "sets": {}}
     for (name, roots), warm in zip(sets, results, strict=True):
         n = warm["files"]
@@ -1036,7 +1044,13 @@ def run_cold(results: list[dict], sets: list[tuple[str, list[str]]], args) -> di
                         tool,
                         roots,
                         args.jobs,
-                        store if tool in ("jpegaudit", "rescan") else None,
+                        (
+                            f"{store}-no-tail"
+                            if tool == "jpegaudit-no-tail"
+                            else store
+                            if tool in ("jpegaudit", "rescan")
+                            else None
+                        ),
                         drop_level=args.drop_level,
                     )
                     times[tool].append(run["wall_s"])
