@@ -3,36 +3,21 @@ files, pass after pass, and the same reads alone from C where a compiler is foun
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from jpegaudit.sources.compiled import compiled
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_core_batch.py"
-SRC = Path(__file__).resolve().parents[2] / "src"
-
 
 @pytest.mark.skipif(compiled is None, reason="the script measures the compiled core")
-def test_the_script_times_every_pass_of_the_core_and_the_reads(tmp_path):
-    data = tmp_path / "data" / "n01"
-    data.mkdir(parents=True)
-    for i in range(9):
-        out = io.BytesIO()
-        Image.new("RGB", (16, 16), 10 * i).save(out, "JPEG", quality=50 + 3 * i)
-        (data / f"{i:02d}.jpg").write_bytes(out.getvalue())
+def test_the_script_times_every_pass_of_the_core_and_the_reads(
+    tmp_path, tiny_dataset, run_script, src_tree
+):
     report = tmp_path / "core.json"
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp_path / "data"), f"here={SRC}", "--files", "8",
-         "--passes", "3", "--repeat", "2", "--json", str(report)],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
-    )  # fmt: skip
+    run = run_script("bench_core_batch.py", str(tiny_dataset), f"here={src_tree}", "--files", "8",
+                     "--passes", "3", "--repeat", "2", "--json", str(report))  # fmt: skip
     assert run.returncode == 0, run.stderr
     got = json.loads(report.read_text())
     assert got["files"] == 8
