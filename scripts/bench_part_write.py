@@ -1,7 +1,10 @@
 """What writing a part costs, per row: the parts of a store written again in memory with
 `write_part` (today's options, per column) and with the options every part was written with
-before (snappy everywhere, dictionaries on every column but the nearly unique ones), and with
-today's options but snappy on the tables that are written plain (before zstd took them), turn about,
+before (snappy everywhere, dictionaries on every column but the nearly unique ones), with
+today's options but snappy on the tables that are written plain (before zstd took them), and
+with the repeating strings handed to the writer as dictionary arrays (`dictionary-input`: what
+a core that built each part's dictionaries itself would save; the arrays are made before the
+timing, and the part is checked to read back as today's schema and values), turn about,
 CPU time of each write; median and range over the rounds, and the bytes a row takes
 (docs/performance.md, "Part write options").
 
@@ -49,7 +52,47 @@ def write_snappy_tables(table: pa.Table, sink) -> None:
     pq.write_table(table, sink, **options)
 
 
-CONTENDERS = {"before": write_before, "snappy-tables": write_snappy_tables, "now": write_part}
+def as_dictionaries(table: pa.Table) -> tuple[pa.Table, dict]:
+    """The string columns today's options dictionary-encode, handed over as dictionary arrays:
+    what a core that kept each part's distinct values itself would give the writer (untimed:
+    here pyarrow builds them); and today's options for the part."""
+    options = part_write_options(table)
+    names = set(options["use_dictionary"])
+    encoded = pa.Table.from_arrays(
+        [
+            column.combine_chunks().dictionary_encode()
+            if field.name in names and pa.types.is_string(field.type)
+            else column
+            for column, field in zip(table.columns, table.schema, strict=True)
+        ],
+        names=table.schema.names,
+    )
+    return encoded, options
+
+
+def write_dictionary_input(prepared: tuple[pa.Table, dict], sink) -> None:
+    """as_dictionaries' table with today's options, and no Arrow schema in the footer: without
+    it a reader takes each column's type from Parquet's own (strings, not dictionaries), which
+    is today's schema (checked on every part: "reads back")."""
+    table, options = prepared
+    pq.write_table(table, sink, store_schema=False, **options)
+
+
+# name -> (what is done to a part before the timing, the timed write)
+CONTENDERS = {
+    "before": (None, write_before),
+    "snappy-tables": (None, write_snappy_tables),
+    "now": (None, write_part),
+    "dictionary-input": (as_dictionaries, write_dictionary_input),
+}
+
+
+def reads_back(write, prepared, table: pa.Table) -> bool:
+    """The part `write` makes of `prepared` reads back as `table`, schema and values."""
+    sink = pa.BufferOutputStream()
+    write(prepared, sink)
+    back = pq.read_table(pa.BufferReader(sink.getvalue()))
+    return back.schema.equals(ARROW_SCHEMA) and back.equals(table)
 
 
 def full_parts(store: Path, count: int) -> list[pa.Table]:
@@ -78,13 +121,17 @@ def main() -> None:
         if not rows:
             print(f"{store}: no rows")
             continue
+        prepared = {
+            name: [prepare(t) if prepare else t for t in tables]
+            for name, (prepare, _) in CONTENDERS.items()
+        }
         times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
         for r in range(args.rounds):
             order = list(CONTENDERS)
             random.Random(r).shuffle(order)
             for name in order:
-                write, spent = CONTENDERS[name], 0.0
-                for table in tables:
+                write, spent = CONTENDERS[name][1], 0.0
+                for table in prepared[name]:
                     for _ in range(args.writes):
                         sink = pa.BufferOutputStream()
                         start = time.process_time()
@@ -92,12 +139,14 @@ def main() -> None:
                         spent += time.process_time() - start
                 times[name].append(spent / rows * 1e6)
         print(f"{store} ({len(tables)} parts of {tables[0].num_rows} rows, {args.rounds} rounds)")
-        for name, write in CONTENDERS.items():
+        for name, (_, write) in CONTENDERS.items():
             t = times[name]
-            size = sum(written_bytes(write, table) for table in tables) * args.writes / rows
+            size = sum(written_bytes(write, p) for p in prepared[name]) * args.writes / rows
+            pairs = zip(prepared[name], tables, strict=True)
+            same = all(reads_back(write, p, original) for p, original in pairs)
             print(
-                f"  {name:13s} {statistics.median(t):6.3f} us/row [{min(t):.3f}-{max(t):.3f}]"
-                f"  {size:6.1f} bytes/row"
+                f"  {name:16s} {statistics.median(t):6.3f} us/row [{min(t):.3f}-{max(t):.3f}]"
+                f"  {size:6.1f} bytes/row  reads back {'the same' if same else 'DIFFERENT'}"
             )
 
 
