@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = first_files(args.dataset, args.files)
     if not paths:
         raise SystemExit(f"no files under {args.dataset}")
-    read = sum(bench_sets.read_whole(paths[i : i + 1000]) for i in range(0, len(paths), 1000))
+    read = bench_sets.read_whole(paths)
     print(f"{args.dataset}: {len(paths)} files, warm-up read {read / 2**20:.1f} MiB (untimed)")
     runs: dict[str, list[list[float]]] = {name: [] for name in trees}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as listing:

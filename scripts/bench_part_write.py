@@ -87,11 +87,9 @@ CONTENDERS = {
 }
 
 
-def reads_back(write, prepared, table: pa.Table) -> bool:
-    """The part `write` makes of `prepared` reads back as `table`, schema and values."""
-    sink = pa.BufferOutputStream()
-    write(prepared, sink)
-    back = pq.read_table(pa.BufferReader(sink.getvalue()))
+def reads_back(part: pa.Buffer, table: pa.Table) -> bool:
+    """A written part reads back as `table`, schema and values."""
+    back = pq.read_table(pa.BufferReader(part))
     return back.schema.equals(ARROW_SCHEMA) and back.equals(table)
 
 
@@ -102,10 +100,11 @@ def full_parts(store: Path, count: int) -> list[pa.Table]:
     return [t for t in tables if t.num_rows == largest][:count]
 
 
-def written_bytes(write, table: pa.Table) -> int:
+def written(write, prepared) -> pa.Buffer:
+    """The part `write` makes of `prepared`, in memory."""
     sink = pa.BufferOutputStream()
-    write(table, sink)
-    return sink.getvalue().size
+    write(prepared, sink)
+    return sink.getvalue()
 
 
 def main() -> None:
@@ -141,9 +140,9 @@ def main() -> None:
         print(f"{store} ({len(tables)} parts of {tables[0].num_rows} rows, {args.rounds} rounds)")
         for name, (_, write) in CONTENDERS.items():
             t = times[name]
-            size = sum(written_bytes(write, p) for p in prepared[name]) * args.writes / rows
-            pairs = zip(prepared[name], tables, strict=True)
-            same = all(reads_back(write, p, original) for p, original in pairs)
+            parts = [written(write, p) for p in prepared[name]]
+            size = sum(part.size for part in parts) * args.writes / rows
+            same = all(reads_back(p, original) for p, original in zip(parts, tables, strict=True))
             print(
                 f"  {name:16s} {statistics.median(t):6.3f} us/row [{min(t):.3f}-{max(t):.3f}]"
                 f"  {size:6.1f} bytes/row  reads back {'the same' if same else 'DIFFERENT'}"

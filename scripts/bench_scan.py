@@ -455,13 +455,11 @@ def run_child(
                 counts.append(sum(n for n, _ in pool_map(io_floor_chunk, walked, jobs)))
             elif tool == "rescan-floor":
                 counts.append(rescan_floor(roots))
-            elif tool == "jpegaudit-no-tail":  # cold only: what the tail's read costs there
-                limits = replace(DEFAULT_LIMITS, read_tail=False)
+            elif tool in ("jpegaudit", "jpegaudit-no-tail", "rescan"):
+                # jpegaudit-no-tail (cold only): what the tail's read costs there
+                limits = replace(DEFAULT_LIMITS, read_tail=tool != "jpegaudit-no-tail")
                 result = jpegaudit_scan(roots, loop_store(store, loop, loops), jobs=jobs,
                                         limits=limits)  # fmt: skip
-                counts.append(result.scanned + result.unchanged)
-            elif tool in ("jpegaudit", "rescan"):
-                result = jpegaudit_scan(roots, loop_store(store, loop, loops), jobs=jobs)
                 counts.append(result.scanned + result.unchanged)
                 if tool == "rescan" and result.scanned:
                     raise SystemExit(f"rescan read {result.scanned} files: the store was stale")
@@ -884,9 +882,7 @@ def bench_set(name: str, roots: list[str], args) -> dict:
         if "pandas_in_main_after" in run:
             extra[f"{tool}_pandas_in_main_after"] = run["pandas_in_main_after"]
 
-    peers = ["io-floor", "io-floor-walk", "pillow"]
-    if os.environ.get(C_FLOOR_LIBRARY):
-        peers.insert(2, "io-floor-c")
+    peers = [t for t in tools if t in ("io-floor", "io-floor-walk", "io-floor-c", "pillow")]
     for rep in range(1, args.repeat + 1):
         for tool in peers:
             record(tool, in_child(tool, roots, args.jobs, loops=loops))
@@ -1038,19 +1034,14 @@ def run_cold(results: list[dict], sets: list[tuple[str, list[str]]], args) -> di
         cpu: dict[str, list[float]] = {t: [] for t in tools}
         for _ in range(args.cold_repeat):
             store = new_store_dir(args.workdir)
+            stores = {"jpegaudit": store, "rescan": store, "jpegaudit-no-tail": f"{store}-no-tail"}
             try:
                 for tool in tools:
                     run = in_child(
                         tool,
                         roots,
                         args.jobs,
-                        (
-                            f"{store}-no-tail"
-                            if tool == "jpegaudit-no-tail"
-                            else store
-                            if tool in ("jpegaudit", "rescan")
-                            else None
-                        ),
+                        stores.get(tool),
                         drop_level=args.drop_level,
                     )
                     times[tool].append(run["wall_s"])
