@@ -27,7 +27,8 @@ def tiny_dataset(tmp_path) -> Path:
 
 @pytest.fixture
 def run_script(tmp_path):
-    """run_script(name, *args): scripts/<name> on this tree's src, in tmp_path; the run."""
+    """run_script(name, *args): scripts/<name> run by this interpreter in tmp_path (the script
+    puts the trees it compares on PYTHONPATH itself); the finished run."""
 
     def run(name: str, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
