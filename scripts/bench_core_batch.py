@@ -1,6 +1,6 @@
 """What the compiled core's batch costs over the reads it makes, for one or more source trees
 side by side (docs/performance.md, "What the target leaves"): `audit_files` over the first N
-files of a dataset (sorted walk), in batches of 4,096 as a scan's units give it, in one
+files of a dataset (sorted walk), in batches of a scan's units (ScanOptions.batch_size), in one
 process, pass after pass; and the same files' reads alone (io-floor's open, fstat, head, tail,
 close) from a C loop, in the same kind of process. Each contender runs in a fresh interpreter,
 the contenders in turn (A B reads A B reads ...):
@@ -34,7 +34,9 @@ import tempfile
 import bench_scan  # scripts/bench_scan.py, beside this file: the C reads (io-floor-c)
 import bench_sets  # scripts/bench_sets.py, beside this file
 
-BATCH = 4096
+from jpegaudit.scanner.options import ScanOptions
+
+BATCH = ScanOptions().batch_size  # the files of a scan's unit, in every tree compared
 READS = "reads-in-c"
 
 CHILD = r"""

@@ -10,6 +10,11 @@ CPU time of each write; median and range over the rounds, and the bytes a row ta
 
     python scripts/bench_part_write.py STORE [STORE ...] [--rounds 11] [--parts 3]
 
+`--part-rows 1024,4096,8192,16384` times instead what a part's size does to today's options
+(docs/performance.md, "Larger parts"): the same rows (the store's first `--total-rows`, read
+as one table) cut into parts of each size and written with `write_part`, the sizes turn
+about, CPU us a row.
+
 Make a store first, e.g. `jpegaudit scan /work/bench-data/no-repeat-50k --store /tmp/pq-nr`.
 A written part is not the whole cost of a unit's part in a scan: written right after a unit's
 audit the same part costs 0.1-0.2 us a row more (the caches are cold), which this leaves out.
@@ -100,6 +105,35 @@ def full_parts(store: Path, count: int) -> list[pa.Table]:
     return [t for t in tables if t.num_rows == largest][:count]
 
 
+def by_part_size(store: Path, sizes: list[int], total: int, rounds: int) -> None:
+    """The store's first `total` rows written as parts of each size in `sizes` (every size
+    writes the same rows), the sizes in a shuffled order each round; prints the median CPU us
+    a row and the range."""
+    parts = sorted(store.glob("part-*.parquet"))
+    rows = pa.concat_tables(pq.read_table(p, schema=ARROW_SCHEMA) for p in parts)
+    if rows.num_rows < total or any(total % n for n in sizes):
+        raise SystemExit(
+            f"{store}: needs {total} rows (has {rows.num_rows}), a multiple of each size"
+        )
+    rows = rows.slice(0, total).combine_chunks()
+    cut = {n: [rows.slice(i, n).combine_chunks() for i in range(0, total, n)] for n in sizes}
+    times: dict[int, list[float]] = {n: [] for n in sizes}
+    for r in range(rounds):
+        order = list(sizes)
+        random.Random(r).shuffle(order)
+        for n in order:
+            start = time.process_time()
+            for part in cut[n]:
+                write_part(part, pa.BufferOutputStream())
+            times[n].append((time.process_time() - start) / total * 1e6)
+    print(f"{store} ({total} rows, {rounds} rounds; today's options)")
+    for n in sizes:
+        t = times[n]
+        print(
+            f"  {n:6d} rows a part  {statistics.median(t):6.3f} us/row [{min(t):.3f}-{max(t):.3f}]"
+        )
+
+
 def written(write, prepared) -> pa.Buffer:
     """The part `write` makes of `prepared`, in memory."""
     sink = pa.BufferOutputStream()
@@ -113,7 +147,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--parts", type=int, default=3)
     parser.add_argument("--writes", type=int, default=4, help="writes of each part a round")
+    parser.add_argument(
+        "--part-rows",
+        type=lambda v: [int(n) for n in v.split(",")],
+        help="comma-separated rows a part: time today's write at each size",
+    )
+    parser.add_argument(
+        "--total-rows",
+        type=int,
+        default=32768,
+        help="with --part-rows: the rows cut into parts (a multiple of each)",
+    )
     args = parser.parse_args()
+    if args.part_rows:
+        for store in args.stores:
+            by_part_size(store, args.part_rows, args.total_rows, args.rounds)
+        return
     for store in args.stores:
         tables = full_parts(store, args.parts)
         rows = sum(t.num_rows for t in tables) * args.writes
