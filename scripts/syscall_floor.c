@@ -9,6 +9,12 @@
  *   cat $(cat /tmp/files.txt) > /dev/null   # warm the page cache
  *   /tmp/syscall_floor /tmp/files.txt
  *
+ * With BATCH (and PAUSE_MS), it sleeps PAUSE_MS after loading the list, then times each run of
+ * BATCH consecutive files apart, one line each: what the reads cost right after a pause
+ * against later (docs/performance.md, "Reads right after a pause"):
+ *
+ *   /tmp/syscall_floor /tmp/files.txt 8192 500
+ *
  * Built with -DSYSCALL_FLOOR_LIBRARY -shared -fPIC it is the library behind bench_scan.py's
  * io-floor-c contender and bench_core_batch.py's reads-in-c: floor_reads() alone, no main().
  */
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { HEAD_BYTES = 4096, TAIL_BYTES = 64 }; /* ReadLimits.head_bytes, tail_bytes */
@@ -55,9 +62,30 @@ long long floor_reads(const char *paths, int n, long long *failed) {
 #ifndef SYSCALL_FLOOR_LIBRARY
 static double seconds(struct timeval t) { return t.tv_sec + 1e-6 * t.tv_usec; }
 
+/* Times each run of `batch` files apart (the last may be shorter), after a pause. */
+static void by_batch(const char *paths, size_t n, size_t batch, long pause_ms) {
+    struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+    const char *path = paths;
+    for (size_t first = 0; first < n; first += batch) {
+        int count = (int)(n - first < batch ? n - first : batch);
+        struct rusage before, after;
+        long long failed = 0;
+        getrusage(RUSAGE_SELF, &before);
+        floor_reads(path, count, &failed);
+        getrusage(RUSAGE_SELF, &after);
+        double cpu = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) -
+                     seconds(before.ru_stime);
+        printf("files %zu-%zu (%lld failed): %.2f us/file\n", first, first + count - 1, failed,
+               1e6 * cpu / count);
+        for (int k = 0; k < count; k++)
+            path += strlen(path) + 1;
+    }
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s FILE_LIST\n", argv[0]);
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr, "usage: %s FILE_LIST [BATCH [PAUSE_MS]]\n", argv[0]);
         return 2;
     }
     FILE *list = fopen(argv[1], "r");
@@ -77,6 +105,15 @@ int main(int argc, char **argv) {
         paths[used + len] = 0;
         used += len + 1;
         n++;
+    }
+    if (argc > 2) {
+        long batch = atol(argv[2]), pause_ms = argc > 3 ? atol(argv[3]) : 0;
+        if (batch < 1 || pause_ms < 0) {
+            fprintf(stderr, "BATCH must be at least 1 and PAUSE_MS not negative\n");
+            return 2;
+        }
+        by_batch(paths, n, (size_t)batch, pause_ms);
+        return 0;
     }
     struct rusage before, after;
     long long failed = 0;
