@@ -35,7 +35,7 @@ class ScanOptions:
     progress: bool = False
     # Files or objects per unit of work, hence per Parquet part: large enough that writing a
     # part (about 2 ms of fixed cost for its 85 column writers and footer) is a small share of
-    # the unit; 8192 rather than 4096 costs a scan 4-6 % less CPU (docs/performance.md,
+    # the unit; 8192 rather than 4096 costs a scan 2-4 % less CPU (docs/performance.md,
     # "Larger parts"). Larger gains little more and leaves one worker a long last unit.
     batch_size: int = 8192
     # Text files naming one path or URL per line (optionally TAB size TAB mtime_ns).
