@@ -105,6 +105,25 @@ def test_help_imports_no_heavy_modules():
     assert out.stdout.strip() == "[]"
 
 
+def test_inspect_imports_no_pandas(tmp_path):
+    # pyarrow imports pandas at its first conversion to Python values unless told it is absent:
+    # that import was about half of a one-file `inspect` (docs/performance.md).
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.jpg"
+    Image.new("RGB", (16, 16), 40).save(path, "JPEG", quality=80)
+    code = (
+        "import sys; from click.testing import CliRunner; from jpegaudit.cli import main; "
+        f"r = CliRunner().invoke(main, ['inspect', {str(path)!r}, '--json']); "
+        "assert r.exit_code == 0, r.output; assert '\"quality_luma\": 80' in r.output; "
+        "print(sorted(m for m in ('pandas', 'matplotlib', 'umap', 'torch', 'dask') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_version_says_which_core_runs(monkeypatch):
     from jpegaudit.sources.compiled import CORE_NAME
 
