@@ -165,7 +165,16 @@ def scan(paths, store, **params):
 def inspect(file, as_json):
     """Explain one file: markers, tables, factors, quality estimate and why."""
     from jpegaudit.inspect import describe, inspect_file
+    from jpegaudit.sources.compiled import compiled
 
+    if compiled is not None:
+        # The command's own process: the compiled core's row becomes Python values through
+        # pyarrow, which would import pandas for it (unused here; half of a one-file
+        # inspect). Not in inspect_file: in a caller's process it would change how pyarrow
+        # converts pandas objects later.
+        from jpegaudit.store.arrow import arrow_without_pandas
+
+        arrow_without_pandas()
     ins = inspect_file(file)
     if as_json:
         import json

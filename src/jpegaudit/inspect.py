@@ -83,11 +83,8 @@ def file_row(path: str) -> tuple[dict, str]:
             (path,), (display_path(path),), b"\x01", origin, DEFAULT_LIMITS, reference_row
         )
         if columns is not None:
-            # pyarrow only when needed, and without pandas: pyarrow would import it at its
-            # first conversion to Python values, about half of a one-file command's CPU.
-            from jpegaudit.store.arrow import arrow_without_pandas, table_from_columns
+            from jpegaudit.store.arrow import table_from_columns  # pyarrow: only when needed
 
-            arrow_without_pandas()
             row = table_from_columns(columns.finish()).to_pylist()[0]
             return row, "python" if handed_back else "compiled"
     return audit_path(path), "python"
