@@ -11,9 +11,11 @@
  *
  * With BATCH (and PAUSE_MS), it sleeps PAUSE_MS after loading the list, then times each run of
  * BATCH consecutive files apart, one line each: what the reads cost right after a pause
- * against later (docs/performance.md, "Reads right after a pause"):
+ * against later (docs/performance.md, "Reads right after a pause"). A fourth argument `spin`
+ * spends the pause in a busy loop instead of asleep (is it the CPU going idle, or the time?):
  *
  *   /tmp/syscall_floor /tmp/files.txt 8192 500
+ *   /tmp/syscall_floor /tmp/files.txt 8192 2000 spin
  *
  * Built with -DSYSCALL_FLOOR_LIBRARY -shared -fPIC it is the library behind bench_scan.py's
  * io-floor-c contender and bench_core_batch.py's reads-in-c: floor_reads() alone, no main().
@@ -63,9 +65,21 @@ long long floor_reads(const char *paths, int n, long long *failed) {
 static double seconds(struct timeval t) { return t.tv_sec + 1e-6 * t.tv_usec; }
 
 /* Times each run of `batch` files apart (the last may be shorter), after a pause. */
-static void by_batch(const char *paths, size_t n, size_t batch, long pause_ms) {
-    struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
+static double monotonic_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return 1e3 * now.tv_sec + 1e-6 * now.tv_nsec;
+}
+
+static void by_batch(const char *paths, size_t n, size_t batch, long pause_ms, int spin) {
+    if (spin) {
+        double until = monotonic_ms() + pause_ms;
+        while (monotonic_ms() < until)
+            ;
+    } else {
+        struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     const char *path = paths;
     for (size_t first = 0; first < n; first += batch) {
         int count = (int)(n - first < batch ? n - first : batch);
@@ -84,8 +98,8 @@ static void by_batch(const char *paths, size_t n, size_t batch, long pause_ms) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: %s FILE_LIST [BATCH [PAUSE_MS]]\n", argv[0]);
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: %s FILE_LIST [BATCH [PAUSE_MS [spin]]]\n", argv[0]);
         return 2;
     }
     FILE *list = fopen(argv[1], "r");
@@ -108,11 +122,13 @@ int main(int argc, char **argv) {
     }
     if (argc > 2) {
         long batch = atol(argv[2]), pause_ms = argc > 3 ? atol(argv[3]) : 0;
-        if (batch < 1 || pause_ms < 0) {
-            fprintf(stderr, "BATCH must be at least 1 and PAUSE_MS not negative\n");
+        int spin = argc > 4 && strcmp(argv[4], "spin") == 0;
+        if (batch < 1 || pause_ms < 0 || (argc > 4 && !spin)) {
+            fprintf(stderr, "BATCH must be at least 1, PAUSE_MS not negative, the last "
+                            "argument `spin` or nothing\n");
             return 2;
         }
-        by_batch(paths, n, (size_t)batch, pause_ms);
+        by_batch(paths, n, (size_t)batch, pause_ms, spin);
         return 0;
     }
     struct rusage before, after;

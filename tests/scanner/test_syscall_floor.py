@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,15 @@ def test_batches_after_a_pause_one_line_each(program, file_list):
             for line in lines] == [("0-3", "0"), ("4-5", "1")]  # fmt: skip
 
 
-@pytest.mark.parametrize("args", [("0",), ("2", "-1"), ("1", "2", "3")])
+def test_a_busy_pause_lasts_as_long(program, file_list):
+    started = time.monotonic()
+    done = run(program, file_list, 4, 200, "spin")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 0.2
+    assert len(done.stdout.splitlines()) == 2
+
+
+@pytest.mark.parametrize("args", [("0",), ("2", "-1"), ("1", "2", "3"), ("1", "2", "busy")])
 def test_refuses_a_bad_batch_or_pause(program, file_list, args):
     done = run(program, file_list, *args)
     assert done.returncode == 2 and done.stderr
