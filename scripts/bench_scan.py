@@ -35,12 +35,13 @@ One invocation times, per set, with the same process-pool size and on a warm pag
                rescan-floor counts its walk. No target of its own (issue #11 names io-floor).
   io-floor-c   io-floor's reads of the same list, made by the C loop of scripts/syscall_floor.c
                (built here with `cc` at the first run, loaded through ctypes, one call per
-               chunk; skipped where there is no compiler): what
-               the kernel's share of those reads costs, without Python's calls around them. No
-               target: it says how much of 1.5x io-floor is left for everything jpegaudit does
-               besides the reads (printed as "what the target leaves").
+               chunk; skipped where there is no compiler): what the kernel's share of those
+               reads costs, without Python's calls around them. No target: it says how much of
+               1.5x io-floor is left for everything jpegaudit does besides the reads (printed
+               as "what the target leaves").
   jpegaudit    `jpegaudit.scan(roots, fresh_store, jobs=jobs)`: its own walk, the audit, and one
-               Parquet part written per batch of 1000 files; a fresh store each repeat.
+               Parquet part written per unit (`ScanOptions.batch_size` files, 8192 by
+               default); a fresh store each repeat.
   rescan       the same call again on the store just written (every file unchanged).
   rescan-floor one process walks the roots with os.scandir and calls os.stat once per file;
                nothing else (what a rescan of an unchanged store cannot avoid).

@@ -64,13 +64,14 @@ long long floor_reads(const char *paths, int n, long long *failed) {
 #ifndef SYSCALL_FLOOR_LIBRARY
 static double seconds(struct timeval t) { return t.tv_sec + 1e-6 * t.tv_usec; }
 
-/* Times each run of `batch` files apart (the last may be shorter), after a pause. */
 static double monotonic_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return 1e3 * now.tv_sec + 1e-6 * now.tv_nsec;
 }
 
+/* Times each run of `batch` files apart (the last may be shorter), after a pause: asleep, or
+ * busy with `spin`. */
 static void by_batch(const char *paths, size_t n, size_t batch, long pause_ms, int spin) {
     if (spin) {
         double until = monotonic_ms() + pause_ms;
