@@ -1,8 +1,10 @@
-"""What the tests of the measuring scripts (scripts/bench_*.py) share."""
+"""What the tests of the measuring scripts (scripts/bench_*.py, scripts/syscall_floor.c) share."""
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,10 @@ def run_script(tmp_path):
 def src_tree() -> Path:
     """This tree's src, as the scripts take it in NAME=SRC."""
     return REPO / "src"
+
+
+@pytest.fixture
+def c_compiler() -> str | None:
+    """The C compiler the scripts build with, found as bench_scan.build_c_floor finds it ($CC,
+    else cc, else gcc), or None."""
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")

@@ -4,9 +4,7 @@ right after a pause"). Skipped where there is no C compiler."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -17,12 +15,11 @@ SOURCE = Path(__file__).resolve().parents[2] / "scripts" / "syscall_floor.c"
 
 
 @pytest.fixture
-def program(tmp_path) -> Path:
-    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    if compiler is None:
+def program(tmp_path, c_compiler) -> Path:
+    if c_compiler is None:
         pytest.skip("no C compiler (cc, gcc)")
     out = tmp_path / "syscall_floor"
-    subprocess.run([compiler, "-O2", "-Wall", "-Werror", "-o", str(out), str(SOURCE)], check=True)
+    subprocess.run([c_compiler, "-O2", "-Wall", "-Werror", "-o", str(out), str(SOURCE)], check=True)
     return out
 
 
